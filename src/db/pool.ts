@@ -1,0 +1,137 @@
+/**
+ * The only importer of pg. Creates the pool with the session settings every query relies on (UTC,
+ * ISO 8601 intervals, the statement timeout), runs statements and transactions, and turns database
+ * errors into ODataErrors through the SQLSTATE table in sqlstate.ts.
+ */
+import pg from 'pg';
+import { toODataError } from './sqlstate.js';
+
+export interface QueryResultLike<R> {
+  readonly rows: R[];
+  readonly rowCount: number | null;
+}
+
+/** What introspection and handlers need from a connection: a parameterised query. */
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<QueryResultLike<R>>;
+}
+
+/** A query whose rows come back as arrays (cheaper than objects on the hot path). */
+export interface ArrayQueryable {
+  queryArrays(text: string, values?: readonly unknown[]): Promise<unknown[][]>;
+}
+
+export interface DbOptions {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly acquireTimeoutMs: number;
+  readonly ssl: boolean;
+  readonly applicationName?: string;
+}
+
+// Return int8/numeric as strings everywhere: values keep every digit (JSON for entities is built by PostgreSQL).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v: string) => v);
+
+export class Db implements Queryable, ArrayQueryable {
+  readonly pool: pg.Pool;
+  constructor(readonly options: DbOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.acquireTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: options.applicationName ?? 'pg-odata',
+      statement_timeout: options.statementTimeoutMs,
+      options: '-c TimeZone=UTC -c IntervalStyle=iso_8601 -c DateStyle=ISO -c extra_float_digits=1',
+      ...(options.ssl ? { ssl: { rejectUnauthorized: false } } : {}),
+    });
+    // An idle client that errors (server restart) must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<R extends object = Record<string, unknown>>(text: string, values: readonly unknown[] = []): Promise<QueryResultLike<R>> {
+    try {
+      const r = await this.pool.query<R>(text, values as unknown[]);
+      return { rows: r.rows, rowCount: r.rowCount };
+    } catch (e) {
+      throw toODataError(e);
+    }
+  }
+
+  async queryArrays(text: string, values: readonly unknown[] = []): Promise<unknown[][]> {
+    try {
+      const r = await this.pool.query({ text, values: values as unknown[], rowMode: 'array' });
+      return r.rows as unknown[][];
+    } catch (e) {
+      throw toODataError(e);
+    }
+  }
+
+  /** Runs fn in one transaction on one connection; rolls back on any error. */
+  async transaction<T>(mode: 'read only' | 'read write', fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw toODataError(e);
+    }
+    const tx = new Tx(client);
+    try {
+      await client.query(mode === 'read only' ? 'begin transaction read only' : 'begin');
+      const out = await fn(tx);
+      await client.query('commit');
+      return out;
+    } catch (e) {
+      try {
+        await client.query('rollback');
+      } catch {
+        /* the connection is broken; release(true) below discards it */
+      }
+      throw toODataError(e);
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export class Tx implements Queryable, ArrayQueryable {
+  constructor(private readonly client: pg.PoolClient) {}
+  async query<R extends object = Record<string, unknown>>(text: string, values: readonly unknown[] = []): Promise<QueryResultLike<R>> {
+    try {
+      const r = await this.client.query<R>(text, values as unknown[]);
+      return { rows: r.rows, rowCount: r.rowCount };
+    } catch (e) {
+      throw toODataError(e);
+    }
+  }
+  async queryArrays(text: string, values: readonly unknown[] = []): Promise<unknown[][]> {
+    try {
+      const r = await this.client.query({ text, values: values as unknown[], rowMode: 'array' });
+      return r.rows as unknown[][];
+    } catch (e) {
+      throw toODataError(e);
+    }
+  }
+}
+
+/** A short-lived single client, for admin tasks (creating databases, seeding). */
+export async function withClient<T>(url: string, fn: (c: Queryable) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn({
+      query: async <R extends object>(text: string, values: readonly unknown[] = []) => {
+        const r = await client.query<R>(text, values as unknown[]);
+        return { rows: r.rows, rowCount: r.rowCount };
+      },
+    });
+  } finally {
+    await client.end();
+  }
+}
