@@ -1,0 +1,96 @@
+/**
+ * Koa middleware that authenticates every request with HTTP Basic and sets `ctx.state.user` (AuthUser).
+ * With `auth.open` everyone is the all-access 'anonymous'. Otherwise a missing, wrong or expired credential
+ * is a 401 carrying the `WWW-Authenticate` challenge. Failed attempts are throttled per client address
+ * (src/auth/failure-throttle.ts): failed answers are held back up to 2 s, and an address with too many
+ * failures is refused with 429 before any password work. Entity-set permissions are the handlers' business
+ * (user.canRead / canWrite). Logs never carry the password or the header.
+ */
+import type { Context, Middleware } from 'koa';
+import type { Config } from '../config/types.js';
+import { ODataError } from '../errors/odata-error.js';
+import { logEvent, type Logger } from '../log.js';
+import { createAuthenticator, type Authenticator, type AuthFailureReason } from '../auth/authenticate.js';
+import { FailureThrottle, type FailureThrottleOptions } from '../auth/failure-throttle.js';
+import { anonymousUser } from '../auth/user.js';
+
+export interface AuthMiddlewareOptions {
+  readonly auth: Config['auth'];
+  readonly logger: Logger;
+  /** Paths served without credentials (e.g. a health check); such requests get no ctx.state.user. */
+  readonly publicPaths?: (path: string) => boolean;
+  /** Override the failure throttle policy (tests); or pass an instance to share it. */
+  readonly throttle?: FailureThrottle | FailureThrottleOptions;
+  /** Defaults to a new authenticator over auth.users (a config reload builds a new middleware). */
+  readonly authenticator?: Authenticator;
+  /** Clock, for tests. */
+  readonly now?: () => Date;
+}
+
+const MESSAGES = {
+  missing: 'Authentication required',
+  malformed: 'Invalid credentials',
+  unknown_user: 'Invalid credentials',
+  wrong_password: 'Invalid credentials',
+  expired: 'Credential expired',
+} as const satisfies Record<AuthFailureReason, string>;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function requestId(ctx: Context): unknown {
+  const s = ctx.state as Record<string, unknown>;
+  return s['requestId'] ?? s['reqId'];
+}
+
+export function authMiddleware(opts: AuthMiddlewareOptions): Middleware {
+  const { auth, logger, publicPaths } = opts;
+  if (auth.open) {
+    return async (ctx, next) => {
+      ctx.state.user = anonymousUser;
+      await next();
+    };
+  }
+  const authenticate = opts.authenticator ?? createAuthenticator(auth.users);
+  const throttle = opts.throttle instanceof FailureThrottle ? opts.throttle : new FailureThrottle(opts.throttle);
+  const now = opts.now ?? (() => new Date());
+  const challenge = { 'WWW-Authenticate': `Basic realm="${auth.realm.replace(/["\\]/g, '')}", charset="UTF-8"` };
+
+  return async (ctx, next) => {
+    if (publicPaths?.(ctx.path) === true) {
+      await next();
+      return;
+    }
+    const header = ctx.get('authorization') || undefined;
+    const t = now();
+    // Fast path: a credential that already verified skips the throttle and the password work.
+    const known = authenticate.cached(header, t);
+    if (known !== undefined) {
+      ctx.state.user = known;
+      await next();
+      return;
+    }
+    const ip = ctx.ip;
+    const decision = throttle.check(ip, t);
+    if (decision.kind === 'refuse') {
+      logEvent(logger, 'warn', 'auth.throttled', { ip, failures: decision.failures, retryAfter: decision.retryAfterSeconds, requestId: requestId(ctx) });
+      throw new ODataError('TooManyRequests', 'Too many failed authentication attempts from this address; retry later', {
+        headers: { 'Retry-After': String(decision.retryAfterSeconds) },
+      });
+    }
+    const result = await authenticate(header, t);
+    if (result.ok) {
+      ctx.state.user = result.user;
+      await next();
+      return;
+    }
+    const fields = { reason: result.reason, ip, user: result.userName, requestId: requestId(ctx) };
+    if (result.reason === 'missing') {
+      logEvent(logger, 'debug', 'auth.failed', fields);
+    } else {
+      const delayMs = throttle.recordFailure(ip, t);
+      logEvent(logger, 'warn', result.reason === 'expired' ? 'auth.expired' : 'auth.failed', delayMs > 0 ? { ...fields, delayMs } : fields);
+      if (delayMs > 0) await sleep(delayMs);
+    }
+    throw new ODataError('Unauthorized', MESSAGES[result.reason], { headers: challenge });
+  };
+}

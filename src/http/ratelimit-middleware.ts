@@ -1,0 +1,52 @@
+/**
+ * Koa middleware that charges one request to the client's rate-limit key (one store round trip) and
+ * answers 429 over the limit. The IETF RateLimit headers (RateLimit-Limit, -Remaining, -Reset in seconds,
+ * RateLimit-Policy `<limit>;w=<window>`) are set BEFORE next(), so they survive errors thrown downstream
+ * (the error middleware keeps headers already set) and are on every response, the 429 included.
+ * Register it after authMiddleware: the key is then the user's name (see rateLimitKey). A store failure lets
+ * the request through and logs `ratelimit.store_error` (once per outage, then the limiter's breaker is open).
+ */
+import type { Context, Middleware } from 'koa';
+import { ODataError } from '../errors/odata-error.js';
+import { logEvent, type Logger } from '../log.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+
+export interface RateLimitMiddlewareOptions {
+  readonly limiter: RateLimiter;
+  readonly logger: Logger;
+  /** Default rateLimitKey: `user:<name>` when authenticated, else `ip:<addr>`. */
+  readonly keyOf?: (ctx: Context) => string;
+}
+
+/** `user:<name>` for an authenticated request (ctx.state.user), `ip:<address>` otherwise. */
+export function rateLimitKey(ctx: Context): string {
+  const user = (ctx.state as { user?: { name?: unknown } }).user;
+  return user !== undefined && typeof user.name === 'string' ? `user:${user.name}` : `ip:${ctx.ip}`;
+}
+
+export function rateLimitMiddleware(opts: RateLimitMiddlewareOptions): Middleware {
+  const { limiter, logger } = opts;
+  const keyOf = opts.keyOf ?? rateLimitKey;
+  return async (ctx, next) => {
+    const key = keyOf(ctx);
+    const d = await limiter.consume(key);
+    const headers: Record<string, string> = {
+      'RateLimit-Limit': String(d.limit),
+      'RateLimit-Remaining': String(d.remaining),
+      'RateLimit-Reset': String(d.resetSeconds),
+      'RateLimit-Policy': limiter.policy,
+    };
+    ctx.set(headers);
+    if (d.degraded?.first === true) {
+      logEvent(logger, 'error', 'ratelimit.store_error', { store: limiter.store, error: d.degraded.error, key });
+    }
+    if (!d.allowed) {
+      const secs = d.retryAfterSeconds ?? d.resetSeconds;
+      logEvent(logger, 'warn', 'ratelimit.rejected', { key, user: (ctx.state as { user?: { name?: unknown } }).user?.name, limit: d.limit, retryAfter: secs, path: ctx.path });
+      throw new ODataError('TooManyRequests', `Rate limit exceeded: ${d.limit} requests per ${limiter.windowSeconds} s; retry in ${secs} s`, {
+        headers: { 'Retry-After': String(secs), ...headers },
+      });
+    }
+    await next();
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Per-client rate limiting with counters shared by every server instance, built on rate-limiter-flexible
+ * (we do not write the algorithm). Store: PostgreSQL by default (table odata_server.rate_limits, created
+ * if missing), Redis through ioredis when `redisUrl` is set, or process memory when neither is given
+ * (tests, a single local instance).
+ *
+ * Policy (see docs/decisions.md "Rate limiting"):
+ *  - burst = 0: a fixed window of `points` requests per `windowSeconds` (Heroku's "20,000 per hour").
+ *  - burst > 0: an approximation of a token bucket with rate points/windowSeconds and depth `burst`:
+ *    the rate is enforced over short sub-windows (60 s, or the whole window when it is shorter), and a
+ *    BurstyRateLimiter lets up to `burst` extra requests per `windowSeconds` through when a sub-window is
+ *    used up. The headers then describe the sub-window.
+ * Over-limit keys are also blocked in this process's memory until their window ends, so a client hammering
+ * past its limit costs no store round trip; an allowed request costs exactly one.
+ *
+ * Store failure (database or Redis down, or slower than `storeTimeoutMs`): fail OPEN. The request is
+ * allowed, `degraded` is set, the caller logs `ratelimit.store_error`, and for `storeRetryMs` afterwards
+ * the store is not asked at all (a short circuit breaker, so an outage adds no latency per request).
+ * Availability of the data service matters more than exact accounting for a few seconds.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { Redis } from 'ioredis';
+import {
+  BurstyRateLimiter,
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+
+export interface RateLimitDecision {
+  readonly allowed: boolean;
+  /** Requests allowed per window (the sub-window when burst > 0). */
+  readonly limit: number;
+  readonly remaining: number;
+  /** Seconds until the current window resets. */
+  readonly resetSeconds: number;
+  /** Set when not allowed: seconds after which a retry can succeed (>= 1). */
+  readonly retryAfterSeconds?: number;
+  /** Set when the store failed and the request was let through unchecked. */
+  readonly degraded?: { readonly error: string; readonly first: boolean };
+}
+
+export interface RateLimiter {
+  consume(key: string): Promise<RateLimitDecision>;
+  /** `<limit>;w=<window seconds>` for the RateLimit-Policy header. */
+  readonly policy: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+  readonly store: 'postgres' | 'redis' | 'memory';
+  close(): Promise<void>;
+}
+
+export interface RateLimiterOptions {
+  readonly points: number;
+  readonly windowSeconds: number;
+  readonly burst: number;
+  /** Non-empty: Redis store (ioredis). */
+  readonly redisUrl: string;
+  /** PostgreSQL store when redisUrl is empty: a Db (its .pool is used) or a pg Pool. Neither: memory. */
+  readonly db?: { readonly pool: pg.Pool } | pg.Pool;
+  /** Distinguishes limiters sharing a store (tests, several services). Default 'rl'. */
+  readonly keyPrefix?: string;
+  /** PostgreSQL schema and table of the counters. Default odata_server.rate_limits. */
+  readonly schemaName?: string;
+  readonly tableName?: string;
+  /** A store call slower than this counts as a failure. Default 1000 ms. */
+  readonly storeTimeoutMs?: number;
+  /** After a store failure, skip the store for this long. Default 5000 ms. */
+  readonly storeRetryMs?: number;
+}
+
+const SUB_WINDOW_SECONDS = 60;
+/** rate-limiter-flexible's PostgreSQL table keys are varchar(255). */
+const MAX_KEY = 200;
+
+class StoreTimeout extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeout(`rate-limit store did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function safeKey(key: string): string {
+  return key.length <= MAX_KEY ? key : `sha256:${createHash('sha256').update(key).digest('base64')}`;
+}
+
+function isPool(x: { readonly pool: pg.Pool } | pg.Pool): x is pg.Pool {
+  return typeof (x as pg.Pool).connect === 'function' && typeof (x as pg.Pool).totalCount === 'number';
+}
+
+async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
+  const quoted = `"${schema.replace(/"/g, '""')}"`;
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+  } catch (e) {
+    // Two instances starting together race on the catalog's unique index; the other one created it.
+    if ((e as { code?: string }).code !== '23505') throw e;
+  }
+}
+
+function postgresLimiter(opts: Record<string, unknown>): Promise<RateLimiterPostgres> {
+  return new Promise((resolve, reject) => {
+    const rl: RateLimiterPostgres = new RateLimiterPostgres(opts as never, (err?: Error) => (err ? reject(err) : resolve(rl)));
+  });
+}
+
+export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateLimiter> {
+  const prefix = opts.keyPrefix ?? 'rl';
+  const timeoutMs = opts.storeTimeoutMs ?? 1000;
+  const retryMs = opts.storeRetryMs ?? 5000;
+  const bursty = opts.burst > 0;
+  const window = bursty ? Math.min(SUB_WINDOW_SECONDS, opts.windowSeconds) : opts.windowSeconds;
+  const limit = bursty ? Math.max(1, Math.ceil((opts.points * window) / opts.windowSeconds)) : opts.points;
+
+  // Each main-window key is blocked in memory once over its limit, until its window ends.
+  const main = { points: limit, duration: window, keyPrefix: prefix, inMemoryBlockOnConsumed: limit + 1 };
+  const extra = { points: opts.burst, duration: opts.windowSeconds, keyPrefix: `${prefix}-burst`, inMemoryBlockOnConsumed: opts.burst + 1 };
+
+  let store: RateLimiter['store'];
+  let closeStore: () => Promise<void> = async () => undefined;
+  let make: (o: typeof main) => Promise<RateLimiterAbstract>;
+  if (opts.redisUrl !== '') {
+    store = 'redis';
+    const redis = new Redis(opts.redisUrl, {
+      // Fail fast when Redis is away instead of queueing commands (we fail open instead).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    });
+    redis.on('error', () => undefined); // reported per request as ratelimit.store_error
+    await redis.connect();
+    closeStore = async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    };
+    make = async (o) => new RateLimiterRedis({ ...o, storeClient: redis, rejectIfRedisNotReady: true });
+  } else if (opts.db !== undefined) {
+    store = 'postgres';
+    const pool = isPool(opts.db) ? opts.db : opts.db.pool;
+    const schemaName = opts.schemaName ?? 'odata_server';
+    const tableName = opts.tableName ?? 'rate_limits';
+    await ensureSchema(pool, schemaName);
+    make = (o) => postgresLimiter({ ...o, storeClient: pool, storeType: 'pool', schemaName, tableName });
+  } else {
+    store = 'memory';
+    make = async (o) => new RateLimiterMemory({ points: o.points, duration: o.duration, keyPrefix: o.keyPrefix });
+  }
+
+  const mainLimiter = await make(main);
+  const limiter: Pick<RateLimiterAbstract, 'consume'> = bursty ? new BurstyRateLimiter(mainLimiter, await make(extra)) : mainLimiter;
+
+  let storeDownUntil = 0;
+
+  return {
+    policy: `${limit};w=${window}`,
+    limit,
+    windowSeconds: window,
+    store,
+    async consume(key: string): Promise<RateLimitDecision> {
+      const nowMs = Date.now();
+      if (nowMs < storeDownUntil) {
+        return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error: 'store unavailable (circuit open)', first: false } };
+      }
+      try {
+        const res = await withTimeout(limiter.consume(safeKey(key)), timeoutMs);
+        return { allowed: true, limit, remaining: res.remainingPoints, resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)) };
+      } catch (e) {
+        if (e instanceof RateLimiterRes) {
+          const secs = Math.max(1, Math.ceil(e.msBeforeNext / 1000));
+          return { allowed: false, limit, remaining: 0, resetSeconds: secs, retryAfterSeconds: secs };
+        }
+        storeDownUntil = Date.now() + retryMs;
+        const error = e instanceof Error ? e.message : String(e);
+        return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error, first: true } };
+      }
+    },
+    close: closeStore,
+  };
+}
