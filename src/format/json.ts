@@ -1,0 +1,103 @@
+/**
+ * Pure: assembles OData JSON responses (JSON Format 4.01) from the entity JSON text PostgreSQL built.
+ * Control information comes first (@odata.context, then count, then the value); `full` metadata adds
+ * @odata.id, @odata.editLink and @odata.type to each entity; `none` drops context and per-entity control
+ * information but keeps @odata.count and @odata.nextLink.
+ */
+import type { Column, EntitySet } from '../catalog/types.js';
+import type { FormatOptions } from '../plan/read.js';
+
+export interface Urls {
+  /** absolute service root, ending with '/' */
+  readonly root: string;
+}
+
+export function contextUrl(urls: Urls, fragment: string): string {
+  return `${urls.root}$metadata#${fragment}`;
+}
+
+export function selectFragment(set: EntitySet, select: readonly Column[], explicit: boolean): string {
+  return explicit ? `${set.name}(${select.map((c) => c.name).join(',')})` : set.name;
+}
+
+/** Key literal in URL form for one value given as PostgreSQL text. */
+export function keyLiteral(col: Column, text: string): string {
+  switch (col.edm) {
+    case 'Edm.String':
+      return `'${encodeURIComponent(text.replace(/'/g, "''"))}'`;
+    case 'Edm.DateTimeOffset':
+      return encodeURIComponent(new Date(text).toISOString());
+    case 'Edm.Binary':
+      return `binary'${text}'`;
+    case 'Edm.Duration':
+      return `duration'${text}'`;
+    default:
+      return encodeURIComponent(text);
+  }
+}
+
+export function entityId(set: EntitySet, keyTexts: readonly string[]): string {
+  if (set.key.length === 1) return `${set.name}(${keyLiteral(set.key[0]!, keyTexts[0]!)})`;
+  return `${set.name}(${set.key.map((k, i) => `${k.name}=${keyLiteral(k, keyTexts[i]!)}`).join(',')})`;
+}
+
+export function etagValue(hash: string): string {
+  return `W/"${hash}"`;
+}
+
+/** Prefixes control information to an entity's JSON text (PostgreSQL wrote '{...}'). */
+export function withControl(entityJson: string, control: string): string {
+  if (control === '') return entityJson;
+  return entityJson === '{}' ? `{${control}}` : `{${control},${entityJson.slice(1)}`;
+}
+
+export function entityControl(
+  set: EntitySet,
+  namespace: string,
+  fmt: FormatOptions,
+  urls: Urls,
+  keyTexts: readonly string[] | undefined,
+  etag: string | undefined,
+): string {
+  if (fmt.metadata === 'none') return '';
+  const parts: string[] = [];
+  if (fmt.metadata === 'full') {
+    parts.push(`"@odata.type":${JSON.stringify(`#${namespace}.${set.typeName}`)}`);
+    if (keyTexts) {
+      const id = entityId(set, keyTexts);
+      parts.push(`"@odata.id":${JSON.stringify(urls.root + id)}`, `"@odata.editLink":${JSON.stringify(id)}`);
+    }
+  }
+  if (etag !== undefined) parts.push(`"@odata.etag":${JSON.stringify(etagValue(etag))}`);
+  return parts.join(',');
+}
+
+export interface CollectionParts {
+  readonly context: string;
+  readonly count?: string;
+  readonly nextLink?: string;
+  readonly entities: readonly string[];
+  readonly ieee754: boolean;
+  readonly metadata: FormatOptions['metadata'];
+}
+
+export function collectionJson(p: CollectionParts): string {
+  let head = '{';
+  const fields: string[] = [];
+  if (p.metadata !== 'none') fields.push(`"@odata.context":${JSON.stringify(p.context)}`);
+  if (p.count !== undefined) fields.push(`"@odata.count":${p.ieee754 ? JSON.stringify(p.count) : p.count}`);
+  head += fields.join(',');
+  const value = `"value":[${p.entities.join(',')}]`;
+  const tail = p.nextLink !== undefined ? `,"@odata.nextLink":${JSON.stringify(p.nextLink)}` : '';
+  return `${head}${fields.length ? ',' : ''}${value}${tail}}`;
+}
+
+export function entityJson(context: string, metadata: FormatOptions['metadata'], entity: string, control: string): string {
+  const ctx = metadata === 'none' ? '' : `"@odata.context":${JSON.stringify(context)}`;
+  return withControl(entity, [ctx, control].filter((s) => s !== '').join(','));
+}
+
+export function propertyJson(context: string, metadata: FormatOptions['metadata'], valueJson: string): string {
+  const ctx = metadata === 'none' ? '' : `"@odata.context":${JSON.stringify(context)},`;
+  return `{${ctx}"value":${valueJson}}`;
+}

@@ -1,0 +1,83 @@
+/**
+ * The Koa application: middleware in order (log, errors + version, URL cap, auth, rate limit), then the
+ * routes: /healthz, and everything under the service root dispatched by our own OData path parser to the
+ * read or write handler. Writes tunnelled as POST + X-HTTP-Method are treated as that method.
+ */
+import Koa, { type Context } from 'koa';
+import Router from '@koa/router';
+import type { AppDeps } from './context.js';
+import { requireCatalog } from './context.js';
+import { errorRenderer, requestLog, urlLimit } from './middleware.js';
+import { authMiddleware } from './auth-middleware.js';
+import { rateLimitMiddleware } from './ratelimit-middleware.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+import { ODataError } from '../errors/odata-error.js';
+import { parseResourcePath } from '../odata/path.js';
+import { parseQueryString } from '../odata/query-options.js';
+import { handleRead } from './read-handler.js';
+import { handleWrite } from './write-handler.js';
+import type { AuthUser } from '../auth/user.js';
+
+export interface AppOptions {
+  readonly limiter?: RateLimiter;
+}
+
+const READ_METHODS = new Set(['GET', 'HEAD']);
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE', 'MERGE']);
+
+export function serviceRootUrl(ctx: Context, deps: AppDeps): string {
+  if (deps.config.server.publicUrl) return `${deps.config.server.publicUrl}/`;
+  const host = ctx.host || `localhost:${deps.config.server.port}`;
+  return `${ctx.protocol}://${host}${deps.config.server.rootPath}/`;
+}
+
+export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
+  const app = new Koa({ proxy: deps.config.server.trustProxy });
+  // Errors are rendered by errorRenderer; Koa's own handler only sees what escapes it (nothing should).
+  app.silent = true;
+  const root = deps.config.server.rootPath;
+  const router = new Router();
+
+  router.get('/healthz', async (ctx) => {
+    try {
+      await deps.db.query('select 1');
+      ctx.body = { status: deps.catalog.current ? 'ok' : 'starting' };
+      ctx.status = deps.catalog.current ? 200 : 503;
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'database unavailable' };
+    }
+  });
+
+  app.use(requestLog(deps.logger, deps.config.log.slowQueryMs));
+  app.use(errorRenderer(deps.logger));
+  app.use(urlLimit(deps.config.server.maxUrlLength));
+  app.use(router.routes());
+  app.use(authMiddleware({ auth: deps.config.auth, logger: deps.logger, publicPaths: (p) => p === '/healthz' }));
+  if (opts.limiter) app.use(rateLimitMiddleware({ limiter: opts.limiter, logger: deps.logger }));
+
+  app.use(async (ctx) => {
+    const path = ctx.path;
+    if (path !== root && !path.startsWith(`${root}/`)) {
+      throw new ODataError('NotFound', `Nothing is served at ${path.slice(0, 200)}; the service root is ${root}/.`);
+    }
+    const rest = path === root ? '' : path.slice(root.length + 1);
+    let method = ctx.method.toUpperCase();
+    const tunnel = ctx.get('X-HTTP-Method');
+    if (method === 'POST' && tunnel) {
+      const t = tunnel.trim().toUpperCase();
+      if (!['PATCH', 'PUT', 'MERGE', 'DELETE'].includes(t)) throw new ODataError('BadRequest', `X-HTTP-Method ${tunnel.slice(0, 20)} is not supported.`);
+      method = t === 'MERGE' ? 'PATCH' : t;
+    }
+    if (method === 'MERGE') method = 'PATCH';
+    const catalog = requireCatalog(deps.catalog);
+    const resource = parseResourcePath(rest);
+    const raw = parseQueryString(ctx.querystring);
+    const user = (ctx.state as { user?: AuthUser }).user;
+    const urls = { root: serviceRootUrl(ctx, deps) };
+    if (READ_METHODS.has(method)) return handleRead(ctx, deps, { path: resource, raw, urls, user, catalog });
+    if (WRITE_METHODS.has(method)) return handleWrite(ctx, deps, { method: method as 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: resource, raw, urls, user, catalog });
+    throw new ODataError('MethodNotAllowed', `Method ${ctx.method} is not allowed here.`, { headers: { Allow: 'GET, HEAD, POST, PATCH, PUT, DELETE' } });
+  });
+  return app;
+}

@@ -1,0 +1,77 @@
+/**
+ * The outer middleware every request passes: request id and completion log, OData-Version negotiation,
+ * the error renderer (OData error bodies; unknown errors masked as 500 and logged), and the URL length cap.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, Middleware, Next } from 'koa';
+import { ODataError } from '../errors/odata-error.js';
+import { logEvent, type Logger } from '../log.js';
+import { responseVersion } from './negotiate.js';
+
+export function requestLog(logger: Logger, slowMs: number): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const started = process.hrtime.bigint();
+    const incoming = ctx.get('X-Request-ID');
+    const id = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    ctx.state['requestId'] = id;
+    ctx.set('X-Request-ID', id);
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const user = (ctx.state as { user?: { name: string } }).user?.name;
+      const fields = { requestId: id, method: ctx.method, path: ctx.path.slice(0, 300), status: ctx.status, ms: Math.round(ms * 10) / 10, ...(user ? { user } : {}) };
+      if (ms >= slowMs) logEvent(logger, 'warn', 'query.slow', fields);
+      else if (logger.isLevelEnabled('debug')) logEvent(logger, 'debug', 'request.completed', fields);
+    }
+  };
+}
+
+export function errorRenderer(logger: Logger): Middleware {
+  return async (ctx: Context, next: Next) => {
+    let version: '4.0' | '4.01' = '4.0';
+    try {
+      version = responseVersion(ctx.headers);
+      ctx.set('OData-Version', version);
+      await next();
+    } catch (e) {
+      ctx.set('OData-Version', version);
+      let err: ODataError;
+      if (e instanceof ODataError) err = e;
+      else if (isKoaClientError(e)) err = new ODataError(koaCode(e.status), e.expose ? e.message : 'Bad request.', { status: e.status });
+      else {
+        logEvent(logger, 'error', 'request.failed', { requestId: ctx.state['requestId'], err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
+        err = new ODataError('Internal', `An internal error occurred; quote request id ${String(ctx.state['requestId'])} to the administrator.`);
+      }
+      ctx.status = err.status;
+      if (err.headers) ctx.set(err.headers as Record<string, string>);
+      ctx.remove('ETag');
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify(err.toJSON());
+    }
+  };
+}
+
+interface KoaHttpError {
+  status: number;
+  expose: boolean;
+  message: string;
+}
+function isKoaClientError(e: unknown): e is KoaHttpError {
+  const s = (e as { status?: unknown }).status;
+  return typeof s === 'number' && s >= 400 && s < 500;
+}
+function koaCode(status: number): ODataError['code'] {
+  if (status === 413) return 'PayloadTooLarge';
+  if (status === 415) return 'UnsupportedMediaType';
+  return 'BadRequest';
+}
+
+export function urlLimit(maxUrlLength: number): Middleware {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.originalUrl.length > maxUrlLength) {
+      throw new ODataError('UriTooLong', `The URL is longer than ${maxUrlLength} characters; send long queries in a $batch request.`);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Starting and stopping a server instance: database (given or embedded with the demo), catalog, rate
+ * limiter, HTTP listener; and a graceful stop that refuses new connections, lets in-flight requests
+ * finish (up to a deadline), then closes the pool. Used by main.ts and by the end-to-end tests.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Config } from './config/types.js';
+import { CatalogStore } from './catalog/store.js';
+import { Db } from './db/pool.js';
+import { ensureDemo } from './db/demo.js';
+import { startEmbedded, type EmbeddedDb } from './db/embedded.js';
+import { createApp } from './http/app.js';
+import { deriveTokenSecret } from './http/context.js';
+import { logEvent, type Logger } from './log.js';
+import { createRateLimiter, type RateLimiter } from './ratelimit/limiter.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly serviceRoot: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly db: Db;
+  readonly catalog: CatalogStore;
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger: Logger;
+  /** Where the embedded PostgreSQL keeps its data when config.database.url is empty. */
+  readonly embeddedDir?: string;
+  /** Listen on this port instead of config.server.port (0 = any free port). */
+  readonly port?: number;
+}
+
+interface DemoCredential {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** The demo's credential: made once on first start, kept beside the embedded data. */
+function demoCredential(dir: string): DemoCredential {
+  const file = path.join(dir, 'demo-credential.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoCredential;
+  const cred = { user: randomBytes(16).toString('hex'), password: randomBytes(16).toString('hex') };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, JSON.stringify(cred), { mode: 0o600 });
+  return cred;
+}
+
+export async function startServer(config0: Config, opts: StartOptions): Promise<RunningServer> {
+  const { logger } = opts;
+  let config = config0;
+  let embedded: EmbeddedDb | undefined;
+  let demo: DemoCredential | undefined;
+  if (config.database.url === '') {
+    const dir = opts.embeddedDir ?? '.data';
+    logEvent(logger, 'info', 'db.embedded.starting', { dataDir: path.resolve(dir, 'pg') });
+    embedded = await startEmbedded(path.join(dir, 'pg'));
+    logEvent(logger, 'info', 'db.embedded.ready', { port: embedded.port });
+    config = { ...config, database: { ...config.database, url: embedded.url } };
+    if (!config.auth.open && config.auth.users.length === 0) {
+      demo = demoCredential(dir);
+      config = { ...config, auth: { ...config.auth, users: [{ name: demo.user, password: demo.password }] } };
+    }
+  }
+  const db = new Db({ ...config.database, applicationName: 'pg-odata' });
+  let limiter: RateLimiter | undefined;
+  try {
+    if (embedded) {
+      if (await ensureDemo(db)) logEvent(logger, 'info', 'db.demo.seeded', {});
+    }
+    const catalog = new CatalogStore(db, config);
+    const snapshot = await catalog.load();
+    for (const w of snapshot.warnings) logEvent(logger, 'warn', 'catalog.warning', { warning: w });
+    logEvent(logger, 'info', 'catalog.loaded', { entitySets: snapshot.entitySets.map((s) => s.name) });
+    if (config.rateLimit.enabled) {
+      limiter = await createRateLimiter({
+        points: config.rateLimit.points,
+        windowSeconds: config.rateLimit.windowSeconds,
+        burst: config.rateLimit.burst,
+        redisUrl: config.rateLimit.redisUrl,
+        db,
+      });
+    }
+    const deps = { config, logger, db, catalog, tokenSecret: deriveTokenSecret(config) };
+    const app = createApp(deps, limiter ? { limiter } : {});
+    const server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 0 }, app.callback());
+    server.headersTimeout = 66_000;
+    const port = opts.port ?? config.server.port;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, config.server.host, () => resolve());
+    });
+    const actual = (server.address() as AddressInfo).port;
+    const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+    const url = `http://${host}:${actual}`;
+    const serviceRoot = config.server.publicUrl ? `${config.server.publicUrl}/` : `${url}${config.server.rootPath}/`;
+    const first = snapshot.entitySets[0];
+    const credential = demo ? `${demo.user}:${demo.password}` : undefined;
+    const sample = first
+      ? `curl ${credential ? `-u ${credential} ` : ''}'${serviceRoot}${first.name}?$top=5&$count=true'`
+      : `curl '${serviceRoot}$metadata'`;
+    if (demo) logEvent(logger, 'info', 'auth.demo_credential', { user: demo.user, note: 'demo credential of the embedded database; the password is in the sample query and in .data/demo-credential.json' });
+    logEvent(logger, 'info', 'server.ready', { serviceRoot, port: actual, sampleQuery: sample }, `OData service ready at ${serviceRoot} — try: ${sample}`);
+
+    let stopping: Promise<void> | undefined;
+    const stop = (deadlineMs = 25_000): Promise<void> => {
+      stopping ??= (async () => {
+        logEvent(logger, 'info', 'server.stopping', { deadlineMs });
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+        await closed;
+        clearTimeout(timer);
+        await limiter?.close().catch(() => undefined);
+        await db.close().catch(() => undefined);
+        if (embedded) await embedded.stop().catch(() => undefined);
+        logEvent(logger, 'info', 'server.stopped', {});
+      })();
+      return stopping;
+    };
+    return { url, serviceRoot, port: actual, config, db, catalog, stop };
+  } catch (e) {
+    await limiter?.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    if (embedded) await embedded.stop().catch(() => undefined);
+    throw e;
+  }
+}

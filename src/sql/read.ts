@@ -1,0 +1,161 @@
+/**
+ * Pure: ReadPlan -> { text, values }. Collections select, per row, the entity as JSON text built by
+ * PostgreSQL plus the key and order values as text (for ids, ETags and the keyset skip token); the
+ * optional count rides in the same statement. Keyset conditions resume strictly after the last row in
+ * OData's order (nulls first ascending, last descending) and stay index-friendly for NOT NULL columns.
+ */
+import format from 'pg-format';
+import type { Column, EntitySet } from '../catalog/types.js';
+import { assertNever } from '../errors/odata-error.js';
+import type { CollectionPlan, CountPlan, EntityPlan, KeyValue, OrderTerm, PropertyPlan } from '../plan/read.js';
+import { compileFilter, compileSearch, compileOrderValue } from './expr.js';
+import { CAST_TYPE, colRef, jsonObject, jsonValue, keyParamSql } from './json.js';
+
+export interface SqlQuery {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+export const ALIAS = 't';
+
+export function fromClause(set: EntitySet): string {
+  return format('%I.%I %I', set.schema, set.table, ALIAS);
+}
+
+/** ETag source: the version column, else a hash of the whole row's JSON. */
+export function etagSql(set: EntitySet): string {
+  if (set.versionColumn) return `md5(${colRef(ALIAS, set.versionColumn)}::text)`;
+  return `md5(${jsonObject(ALIAS, set.columns, false)})`;
+}
+
+function whereParts(plan: { filter?: CollectionPlan['filter']; search?: CollectionPlan['search'] }, params: unknown[]): string[] {
+  const parts: string[] = [];
+  if (plan.filter) parts.push(compileFilter(plan.filter, { alias: ALIAS, params }));
+  if (plan.search) parts.push(compileSearch(plan.search, { alias: ALIAS, params }));
+  return parts;
+}
+
+interface OrderSql {
+  readonly value: string;
+  readonly desc: boolean;
+  readonly nullable: boolean;
+  readonly cast: string;
+}
+
+function orderSql(term: OrderTerm, params: unknown[]): OrderSql {
+  switch (term.kind) {
+    case 'key':
+      return { value: colRef(ALIAS, term.column), desc: false, nullable: false, cast: CAST_TYPE[term.column.pg] };
+    case 'item': {
+      const v = compileOrderValue(term.item, { alias: ALIAS, params });
+      return { value: v.sql, desc: term.item.desc, nullable: v.nullable, cast: v.cast };
+    }
+    default:
+      return assertNever(term, 'order term');
+  }
+}
+
+function orderByText(o: OrderSql): string {
+  if (!o.nullable) return o.desc ? `${o.value} desc` : o.value;
+  return o.desc ? `${o.value} desc nulls last` : `${o.value} asc nulls first`;
+}
+
+/** Rows strictly after `after` in the given order (OData null ordering). */
+export function keysetCondition(order: readonly OrderSql[], after: readonly (string | null)[], params: unknown[]): string {
+  const p = (v: string, cast: string): string => {
+    params.push(v);
+    return `$${params.length}::${cast}`;
+  };
+  // Fast path: every term NOT NULL and one direction -> a row comparison an index can serve.
+  if (order.every((o) => !o.nullable) && order.every((o) => o.desc === order[0]!.desc) && after.every((v) => v !== null)) {
+    const lhs = order.map((o) => o.value).join(', ');
+    const rhs = order.map((o, i) => p(after[i]!, o.cast)).join(', ');
+    return order.length === 1 ? `${lhs} ${order[0]!.desc ? '<' : '>'} ${rhs}` : `(${lhs}) ${order[0]!.desc ? '<' : '>'} (${rhs})`;
+  }
+  const ors: string[] = [];
+  for (let i = 0; i < order.length; i++) {
+    const ands: string[] = [];
+    for (let j = 0; j < i; j++) {
+      const v = after[j]!;
+      ands.push(v === null ? `${order[j]!.value} is null` : `${order[j]!.value} = ${p(v, order[j]!.cast)}`);
+    }
+    const o = order[i]!;
+    const v = after[i]!;
+    let beyond: string | undefined;
+    if (v === null) {
+      // null comes first ascending: everything non-null is after it; descending: nothing is after it
+      beyond = o.desc ? undefined : `${o.value} is not null`;
+    } else {
+      const cmp = `${o.value} ${o.desc ? '<' : '>'} ${p(v, o.cast)}`;
+      beyond = o.nullable && o.desc ? `(${cmp} or ${o.value} is null)` : cmp;
+    }
+    if (beyond === undefined) continue;
+    ands.push(beyond);
+    ors.push(ands.length === 1 ? ands[0]! : `(${ands.join(' and ')})`);
+  }
+  return ors.length === 0 ? 'false' : `(${ors.join(' or ')})`;
+}
+
+/**
+ * Collection page. Columns of each result row: [count?], json, etag?, key values..., order values...
+ * `fetch` is how many rows to ask for (the page size + 1 to know whether more exist).
+ */
+export function collectionSql(plan: CollectionPlan, fetch: number, ieee754: boolean): SqlQuery & { readonly keyCount: number; readonly orderCount: number } {
+  const params: unknown[] = [];
+  const where = whereParts(plan, params);
+  const filterText = where.length ? ` where ${where.join(' and ')}` : '';
+  const order = plan.order.map((t) => orderSql(t, params));
+  const pageWhere = [...where];
+  if (plan.after) pageWhere.push(keysetCondition(order, plan.after, params));
+  const cols = [
+    `${jsonObject(ALIAS, plan.select, ieee754)} as j`,
+    ...(plan.etag ? [`${etagSql(plan.set)} as e`] : []),
+    ...plan.set.key.map((k, i) => `${colRef(ALIAS, k)}::text as k${i}`),
+    ...order.map((o, i) => `(${o.value})::text as o${i}`),
+  ];
+  params.push(fetch);
+  const limit = `$${params.length}`;
+  let offset = '';
+  if (plan.skip > 0 && !plan.after) {
+    params.push(plan.skip);
+    offset = ` offset $${params.length}`;
+  }
+  const page = `select ${cols.join(', ')} from ${fromClause(plan.set)}${pageWhere.length ? ` where ${pageWhere.join(' and ')}` : ''} order by ${order.map(orderByText).join(', ')} limit ${limit}${offset}`;
+  const text = plan.count
+    ? `select c.n::text, p.* from (select count(*) as n from ${fromClause(plan.set)}${filterText}) c left join lateral (${page}) p on true`
+    : page;
+  return { text, values: params, keyCount: plan.set.key.length, orderCount: order.length };
+}
+
+export function countSql(plan: CountPlan): SqlQuery {
+  const params: unknown[] = [];
+  const where = whereParts(plan, params);
+  return { text: `select count(*)::text from ${fromClause(plan.set)}${where.length ? ` where ${where.join(' and ')}` : ''}`, values: params };
+}
+
+function keyWhere(key: readonly KeyValue[], params: unknown[]): string {
+  return key
+    .map((kv) => {
+      params.push(kv.value);
+      return `${colRef(ALIAS, kv.column)} = ${keyParamSql(params.length, kv.column)}`;
+    })
+    .join(' and ');
+}
+
+/** One entity: [json, etag?] or no row. */
+export function entitySql(plan: EntityPlan, ieee754: boolean): SqlQuery {
+  const params: unknown[] = [];
+  const cols = [jsonObject(ALIAS, plan.select, ieee754), ...(plan.etag ? [etagSql(plan.set)] : [])];
+  return { text: `select ${cols.join(', ')} from ${fromClause(plan.set)} where ${keyWhere(plan.key, params)}`, values: params };
+}
+
+/** One property: [json value, raw text value] or no row (entity missing). */
+export function propertySql(plan: PropertyPlan, ieee754: boolean): SqlQuery {
+  const params: unknown[] = [];
+  const c = plan.property;
+  const raw = c.pg === 'bytea' ? colRef(ALIAS, c) : `to_json(${jsonValue(ALIAS, c, true)}) #>> '{}'`;
+  const json = `to_json(${jsonValue(ALIAS, c, ieee754)})::text`;
+  return { text: `select ${json}, ${raw} from ${fromClause(plan.set)} where ${keyWhere(plan.key, params)}`, values: params };
+}
+
+export type { Column };
