@@ -337,9 +337,8 @@ export class ExprParser {
       const segPos = this.pos;
       const id = IDENT.exec(this.src.slice(this.pos));
       if (!id) {
-        if (this.peek() === '$') {
-          if (this.src.startsWith('$count', this.pos)) throw notImplemented('"$count" in expressions', this.option);
-        }
+        const sys = /^\$[A-Za-z]+/.exec(this.src.slice(this.pos));
+        if (sys && path.length > 0) throw notImplemented(`The path segment "${sys[0]}"`, this.option);
         if (this.peek() === '@') throw notImplemented('Annotations in expressions', this.option);
         throw this.fail('expected a property name', segPos);
       }

@@ -28,7 +28,7 @@ export type LiteralKind = Literal['kind'];
 
 const GUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}/;
 const DATE = /^-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])/;
-const DATETIME = /^-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,12})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])/i;
+const DATETIME = /^-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,12})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])/i;
 const TIME = /^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,12})?)?/;
 const NUMBER = /^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/;
 const DURATION_BODY = /^-?P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/;
@@ -84,8 +84,9 @@ export function matchLiteral(src: string, pos: number): LiteralMatch | undefined
     return { literal: typedLiteral(lower, q.value, pos), end: q.end };
   }
   if (word.length > 0 && boundary(src, pos + word.length)) {
-    if (word === 'null') return { literal: { kind: 'null' }, end: pos + 4 };
-    if (word === 'true' || word === 'false') return { literal: { kind: 'boolean', value: word === 'true' }, end: pos + word.length };
+    // ABNF string literals are case-insensitive: TRUE and Null are valid in URLs
+    if (lower === 'null') return { literal: { kind: 'null' }, end: pos + 4 };
+    if (lower === 'true' || lower === 'false') return { literal: { kind: 'boolean', value: lower === 'true' }, end: pos + word.length };
     if (word === 'NaN' || word === 'INF') return { literal: { kind: 'double', text: word }, end: pos + word.length };
   }
   if (rest.startsWith('-INF') && boundary(src, pos + 4)) return { literal: { kind: 'double', text: '-INF' }, end: pos + 4 };

@@ -58,6 +58,7 @@ export function typeLiteral(lit: Literal): TypedExpr {
   }
 }
 
+const DURATION = /^-?P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/;
 const GUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
 /**
@@ -78,6 +79,8 @@ export function coerce(e: TypedExpr, target: EdmType): TypedExpr {
     return to(e.value);
   }
   if (e.type === 'Edm.String' && target === 'Edm.Guid' && typeof e.value === 'string' && GUID.test(e.value)) return to(e.value.toLowerCase());
+  // 4.01 allows a duration without its prefix: 'P1D'
+  if (e.type === 'Edm.String' && target === 'Edm.Duration' && typeof e.value === 'string' && DURATION.test(e.value)) return to(e.value);
   if (e.type === 'Edm.Date' && target === 'Edm.DateTimeOffset') return to(`${String(e.value)}T00:00:00Z`);
   return e;
 }
