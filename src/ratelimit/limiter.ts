@@ -94,20 +94,29 @@ function isPool(x: { readonly pool: pg.Pool } | pg.Pool): x is pg.Pool {
   return typeof (x as pg.Pool).connect === 'function' && typeof (x as pg.Pool).totalCount === 'number';
 }
 
-async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
-  const quoted = `"${schema.replace(/"/g, '""')}"`;
-  try {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
-  } catch (e) {
-    // Two instances starting together race on the catalog's unique index; the other one created it.
-    if ((e as { code?: string }).code !== '23505') throw e;
-  }
-}
+const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
 
-function postgresLimiter(opts: Record<string, unknown>): Promise<RateLimiterPostgres> {
-  return new Promise((resolve, reject) => {
-    const rl: RateLimiterPostgres = new RateLimiterPostgres(opts as never, (err?: Error) => (err ? reject(err) : resolve(rl)));
-  });
+/**
+ * Creates the schema and the counters table (the layout rate-limiter-flexible expects). Instances booting
+ * together race on CREATE ... IF NOT EXISTS (PostgreSQL then fails with 23505 or 42710), so the DDL runs
+ * under a transaction-scoped advisory lock, and the library is told the table exists.
+ */
+async function ensureTable(pool: pg.Pool, schema: string, table: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${schema}.${table}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${q(schema)}.${q(table)} (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`,
+    );
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
 }
 
 export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateLimiter> {
@@ -144,8 +153,8 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
     const pool = isPool(opts.db) ? opts.db : opts.db.pool;
     const schemaName = opts.schemaName ?? 'odata_server';
     const tableName = opts.tableName ?? 'rate_limits';
-    await ensureSchema(pool, schemaName);
-    make = (o) => postgresLimiter({ ...o, storeClient: pool, storeType: 'pool', schemaName, tableName });
+    await ensureTable(pool, schemaName, tableName);
+    make = async (o) => new RateLimiterPostgres({ ...o, storeClient: pool, storeType: 'pool', schemaName, tableName, tableCreated: true });
   } else {
     store = 'memory';
     make = async (o) => new RateLimiterMemory({ points: o.points, duration: o.duration, keyPrefix: o.keyPrefix });

@@ -1,0 +1,131 @@
+/**
+ * The rate-limit counters are shared by every server instance: two limiters (two "servers") over one store
+ * must together allow exactly `points` requests. Runs against the real PostgreSQL (a throwaway database)
+ * and Redis (a random key prefix); the Redis part skips when Redis is unreachable.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { createRateLimiter, type RateLimiter, type RateLimitDecision } from '../src/ratelimit/limiter.js';
+
+const ADMIN_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const suffix = randomBytes(6).toString('hex');
+
+// Probed once, before any suite runs, so the PostgreSQL suite's hooks are not interleaved with the probe.
+const probe = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+probe.on('error', () => undefined);
+const reachable = await probe.connect().then(
+  () => true,
+  () => false,
+);
+const prefix = `odata-rl-test-${suffix}`;
+const skip = reachable ? false : `Redis unreachable at ${REDIS_URL}: set REDIS_URL to run this test`;
+
+async function concurrentRound(a: RateLimiter, b: RateLimiter, key: string): Promise<RateLimitDecision[]> {
+  return Promise.all(Array.from({ length: 80 }, (_, i) => (i % 2 === 0 ? a : b).consume(key)));
+}
+
+function assertExactly50(rs: RateLimitDecision[]): void {
+  const allowed = rs.filter((r) => r.allowed);
+  const rejected = rs.filter((r) => !r.allowed);
+  assert.equal(allowed.length, 50);
+  assert.equal(rejected.length, 30);
+  for (const r of rejected) assert.ok((r.retryAfterSeconds ?? 0) > 0 && (r.retryAfterSeconds ?? 0) <= 60, String(r.retryAfterSeconds));
+  for (const r of rs) assert.equal(r.degraded, undefined);
+}
+
+describe('PostgreSQL store', () => {
+  const dbName = `odata_rl_test_${suffix}`;
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  let poolA: pg.Pool;
+  let poolB: pg.Pool;
+
+  before(async () => {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    poolA = new pg.Pool({ connectionString: url.toString(), max: 5 });
+    poolB = new pg.Pool({ connectionString: url.toString(), max: 5 });
+    poolA.on('error', () => undefined);
+    poolB.on('error', () => undefined);
+  });
+
+  after(async () => {
+    await poolA?.end();
+    await poolB?.end();
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  test('two instances share the counters: 80 concurrent consumes, exactly 50 allowed', async () => {
+    // Created together: both race to create the schema and the table.
+    const [a, b] = await Promise.all([
+      createRateLimiter({ points: 50, windowSeconds: 60, burst: 0, redisUrl: '', db: poolA }),
+      createRateLimiter({ points: 50, windowSeconds: 60, burst: 0, redisUrl: '', db: { pool: poolB } }),
+    ]);
+    assert.equal(a.store, 'postgres');
+    assertExactly50(await concurrentRound(a, b, 'user:alice'));
+    const other = await a.consume('user:bob');
+    assert.equal(other.allowed, true);
+    assert.equal(other.remaining, 49);
+    const t = await poolA.query<{ n: string }>(`SELECT count(*) AS n FROM odata_server.rate_limits`);
+    assert.equal(t.rows[0]?.n, '2', 'counters live in odata_server.rate_limits');
+    await a.close();
+    await b.close();
+  });
+
+  test('burst: sub-window rate plus burst, shared', async () => {
+    const mk = (pool: pg.Pool): Promise<RateLimiter> =>
+      createRateLimiter({ points: 600, windowSeconds: 3600, burst: 5, redisUrl: '', db: pool, keyPrefix: 'burst-test' });
+    const [a, b] = await Promise.all([mk(poolA), mk(poolB)]);
+    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).consume('k')));
+    assert.equal(rs.filter((r) => r.allowed).length, 15, '10 per minute + 5 burst');
+  });
+
+  test('store down: fails open, reports once, then skips the store until the retry time', async () => {
+    const dead = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    dead.on('error', () => undefined);
+    const l = await createRateLimiter({ points: 5, windowSeconds: 60, burst: 0, redisUrl: '', db: dead, storeRetryMs: 60_000 });
+    await dead.end(); // the pool now refuses every query
+    const r1 = await l.consume('k');
+    assert.equal(r1.allowed, true);
+    assert.equal(r1.degraded?.first, true);
+    const r2 = await l.consume('k');
+    assert.equal(r2.allowed, true);
+    assert.equal(r2.degraded?.first, false);
+  });
+});
+
+describe('Redis store', () => {
+  after(async () => {
+    if (reachable) {
+      const keys = await probe.keys(`${prefix}*`);
+      if (keys.length > 0) await probe.del(...keys);
+      await probe.quit();
+    } else {
+      probe.disconnect();
+    }
+  });
+
+  test('two instances share the counters: 80 concurrent consumes, exactly 50 allowed', { skip }, async () => {
+    const [a, b] = await Promise.all([
+      createRateLimiter({ points: 50, windowSeconds: 60, burst: 0, redisUrl: REDIS_URL, keyPrefix: prefix }),
+      createRateLimiter({ points: 50, windowSeconds: 60, burst: 0, redisUrl: REDIS_URL, keyPrefix: prefix }),
+    ]);
+    try {
+      assert.equal(a.store, 'redis');
+      assertExactly50(await concurrentRound(a, b, 'user:alice'));
+      assert.ok((await probe.keys(`${prefix}*`)).length >= 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
