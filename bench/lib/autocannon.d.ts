@@ -1,0 +1,31 @@
+// Minimal typing of the parts of autocannon that the harness uses.
+declare module 'autocannon' {
+  interface Histogram { average: number; mean: number; p50: number; p90: number; p97_5: number; p99: number; max: number; min: number }
+  interface Result {
+    duration: number;
+    latency: Histogram;
+    requests: Histogram & { total: number; sent: number };
+    throughput: Histogram & { total: number };
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    '2xx': number;
+    '1xx': number;
+    '3xx': number;
+    '4xx': number;
+    '5xx': number;
+    statusCodeStats?: Record<string, { count: number }>;
+  }
+  interface Options {
+    url: string;
+    connections?: number;
+    duration?: number;
+    timeout?: number;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    pipelining?: number;
+  }
+  function autocannon(opts: Options): Promise<Result>;
+  export default autocannon;
+}

