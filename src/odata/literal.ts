@@ -114,7 +114,7 @@ export function matchLiteral(src: string, pos: number): LiteralMatch | undefined
     if (/[LlMmDdFf]/.test(src[end] ?? '') && boundary(src, end + 1)) end++;
     if (!boundary(src, end)) return undefined;
     const text = n[0].replace(/^\+/, '');
-    const kind = n[3] !== undefined ? 'double' : n[1] !== undefined ? 'decimal' : 'int';
+    const kind = n[2] !== undefined ? 'double' : n[1] !== undefined ? 'decimal' : 'int';
     return { literal: { kind, text } as Literal, end };
   }
   return undefined;
