@@ -1,0 +1,110 @@
+/**
+ * Exact SQL of the read path: keyset conditions (OData null ordering), collection pages with and without
+ * count, single entities, properties and counts.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { entitySet } from '../plan/test-fixture.js';
+import { keysetCondition, collectionSql, countSql, entitySql, propertySql } from './read.js';
+import type { CollectionPlan } from '../plan/read.js';
+
+const set = entitySet();
+const col = (n: string) => set.columnsByName.get(n)!;
+
+describe('keysetCondition', () => {
+  it('uses a row comparison when every term is NOT NULL and goes one way', () => {
+    const params: unknown[] = [];
+    const sql = keysetCondition(
+      [
+        { value: 't.code', desc: false, nullable: false, cast: 'text' },
+        { value: 't.id', desc: false, nullable: false, cast: 'uuid' },
+      ],
+      ['b', 'k'],
+      params,
+    );
+    assert.equal(sql, '(t.code, t.id) > ($1::text, $2::uuid)');
+    assert.deepEqual(params, ['b', 'k']);
+    const p2: unknown[] = [];
+    assert.equal(keysetCondition([{ value: 't.id', desc: true, nullable: false, cast: 'int4' }], ['5'], p2), 't.id < $1::int4');
+  });
+
+  it('puts nulls first ascending: after a null every non-null follows', () => {
+    const params: unknown[] = [];
+    const sql = keysetCondition(
+      [
+        { value: 't.name', desc: false, nullable: true, cast: 'text' },
+        { value: 't.id', desc: false, nullable: false, cast: 'uuid' },
+      ],
+      [null, 'k'],
+      params,
+    );
+    assert.equal(sql, '(t.name is not null or (t.name is null and t.id > $1::uuid))');
+    assert.deepEqual(params, ['k']);
+  });
+
+  it('puts nulls last descending: after a value come smaller values and nulls', () => {
+    const params: unknown[] = [];
+    const sql = keysetCondition(
+      [
+        { value: 't.name', desc: true, nullable: true, cast: 'text' },
+        { value: 't.id', desc: false, nullable: false, cast: 'uuid' },
+      ],
+      ['m', 'k'],
+      params,
+    );
+    assert.equal(sql, '((t.name < $1::text or t.name is null) or (t.name = $2::text and t.id > $3::uuid))');
+    assert.deepEqual(params, ['m', 'm', 'k']);
+    const p2: unknown[] = [];
+    assert.equal(
+      keysetCondition([{ value: 't.name', desc: true, nullable: true, cast: 'text' }, { value: 't.id', desc: false, nullable: false, cast: 'uuid' }], [null, 'k'], p2),
+      '((t.name is null and t.id > $1::uuid))',
+    );
+  });
+});
+
+describe('collectionSql', () => {
+  const base: CollectionPlan = {
+    kind: 'collection',
+    set,
+    select: [col('Id'), col('Name')],
+    selectExplicit: true,
+    order: [{ kind: 'key', column: col('Id') }],
+    skip: 0,
+    pageSize: 2000,
+    count: false,
+    etag: false,
+  };
+
+  it('sorts and limits inside, renders JSON outside', () => {
+    const q = collectionSql(base, 101, false);
+    assert.equal(
+      q.text,
+      "select json_build_object('Id', t.id, 'Name', t.name)::text as j, t.id::text as k0, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t",
+    );
+    assert.deepEqual(q.values, [101]);
+  });
+
+  it('adds the count, offset and keyset condition', () => {
+    const q = collectionSql({ ...base, count: true, skip: 10, etag: true }, 5, true);
+    assert.match(q.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c left join lateral \(select .* as j, md5\(.*\) as e, t\.id::text as k0, \(t\.id\)::text as o0 from \(select \* from public\.people t order by t\.id limit \$1 offset \$2\) t\) p on true$/);
+    assert.deepEqual(q.values, [5, 10]);
+    const k = collectionSql({ ...base, after: ['abc'], skip: 10 }, 5, false);
+    assert.match(k.text, /from public\.people t where t\.id > \$1::uuid order by t\.id limit \$2\) t$/);
+    assert.deepEqual(k.values, ['abc', 5], 'the offset is not applied once a token positions the page');
+  });
+});
+
+describe('single reads', () => {
+  it('selects an entity and its ETag by key', () => {
+    const q = entitySql({ kind: 'entity', set, key: [{ column: col('Id'), value: 'abc' }], select: [col('Name')], selectExplicit: true, etag: true }, false);
+    assert.match(q.text, /^select json_build_object\('Name', t\.name\)::text, md5\(json_build_object\(.*\)::text\) from public\.people t where t\.id = \$1::uuid$/);
+    assert.deepEqual(q.values, ['abc']);
+  });
+  it('selects a property as JSON and as raw text', () => {
+    const q = propertySql({ kind: 'property', set, key: [{ column: col('Id'), value: 'abc' }], property: col('Big'), rawValue: false }, true);
+    assert.equal(q.text, "select to_json(t.big::text)::text, to_json(t.big::text) #>> '{}' from public.people t where t.id = $1::uuid");
+  });
+  it('counts with the filter only', () => {
+    assert.equal(countSql({ kind: 'count', set }).text, 'select count(*)::text from public.people t');
+  });
+});
