@@ -1,19 +1,32 @@
 /**
- * The write path: POST (create), PATCH (update), PUT (replace), DELETE and $batch. Views and read-only
- * objects answer 405 with Allow: GET, HEAD.
+ * The write path: POST (create), PATCH (update), PUT (replace), DELETE, and $batch (batch.ts). The core,
+ * executeWrite, works on plain inputs (headers, body text) and a connection or transaction, and returns
+ * an outcome (status, headers, body), so $batch runs the very same code inside a change set's
+ * transaction. Order of checks: resource and method (404/405), permission (403), preconditions (428),
+ * media type and body (415/400), then one SQL statement that writes, checks If-Match and returns the row.
  */
 import type { Context } from 'koa';
-import type { Catalog } from '../catalog/types.js';
+import type { Catalog, EntitySet } from '../catalog/types.js';
+import type { ArrayQueryable } from '../db/pool.js';
 import { ODataError } from '../errors/odata-error.js';
-import type { Urls } from '../format/json.js';
+import { contextUrl, entityControl, entityId, entityJson, etagValue, type Urls } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
-import type { RawQuery } from '../odata/query-options.js';
+import { toQueryOptions, type RawQuery } from '../odata/query-options.js';
+import { planKey } from '../plan/read.js';
+import { parseIfMatch, planDelete, planInsert, planUpdate, type WritePlan } from '../plan/write.js';
+import { existsSql, writeSql } from '../sql/write.js';
+import { validateBody } from '../validate/entity-schema.js';
 import type { AuthUser } from '../auth/user.js';
 import type { AppDeps } from './context.js';
 import { findSet } from './context.js';
+import { parseEntityBody, readBody } from './body.js';
+import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
+import { handleBatch } from './batch.js';
+
+export type WriteMethod = 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 export interface WriteRequest {
-  readonly method: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  readonly method: WriteMethod;
   readonly path: ResourcePath;
   readonly raw: RawQuery;
   readonly urls: Urls;
@@ -21,13 +34,143 @@ export interface WriteRequest {
   readonly catalog: Catalog;
 }
 
-export async function handleWrite(_ctx: Context, _deps: AppDeps, req: WriteRequest): Promise<void> {
-  const { path, user, catalog } = req;
-  if (path.kind === 'metadata' || path.kind === 'serviceDocument' || path.kind === 'count') {
-    throw new ODataError('MethodNotAllowed', `${req.method} is not allowed on this resource.`, { headers: { Allow: 'GET, HEAD' } });
+/** A write as plain data: what executeWrite needs besides the connection. */
+export interface WriteInput extends WriteRequest {
+  /** request header by lower-case name */
+  readonly header: (name: string) => string | undefined;
+  /** the body text (undefined for DELETE) */
+  readonly body: string | undefined;
+}
+
+export interface Outcome {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string | Buffer;
+  /** for $batch Content-ID references: the entity's path below the service root */
+  readonly entityPath?: string;
+}
+
+const ALLOW_READ_ONLY = { Allow: 'GET, HEAD' };
+
+function notAllowed(message: string, allow: string): ODataError {
+  return new ODataError('MethodNotAllowed', message, { headers: { Allow: allow } });
+}
+
+/** Resource, method and permission checks shared by single writes and $batch parts. */
+export function writableSet(req: WriteRequest): EntitySet {
+  const { path, method } = req;
+  switch (path.kind) {
+    case 'metadata':
+    case 'serviceDocument':
+    case 'count':
+      throw notAllowed(`${method} is not allowed on this resource.`, 'GET, HEAD');
+    case 'batch':
+      throw notAllowed('$batch accepts POST only.', 'POST');
+    case 'collection':
+    case 'entity':
+    case 'property':
+      break;
   }
-  if (path.kind === 'batch') throw new ODataError('NotImplemented', '$batch is not supported yet.');
-  const set = findSet(catalog, user, path.set);
-  if (set.readOnly) throw new ODataError('MethodNotAllowed', `${set.name} is read-only.`, { headers: { Allow: 'GET, HEAD' } });
-  throw new ODataError('NotImplemented', `${req.method} is not supported yet.`);
+  const set = findSet(req.catalog, req.user, path.set);
+  if (set.readOnly) throw new ODataError('MethodNotAllowed', `${set.name} is read-only.`, { headers: ALLOW_READ_ONLY });
+  if (path.kind === 'collection' && method !== 'POST') throw notAllowed(`${method} is not allowed on the collection ${set.name}; address one entity by its key.`, 'GET, HEAD, POST');
+  if (path.kind === 'entity' && method === 'POST') throw notAllowed(`POST is not allowed on an entity; POST to the collection ${set.name}.`, 'GET, HEAD, PATCH, PUT, DELETE');
+  if (path.kind === 'property') {
+    if (method === 'POST') throw notAllowed('POST is not allowed on a property.', 'GET, HEAD');
+    throw new ODataError('NotImplemented', `Writing a single property is not supported; ${method === 'DELETE' ? 'PATCH the entity with the property set to null' : 'PATCH the entity'}.`);
+  }
+  if (req.user && !req.user.canWrite(set.name)) throw new ODataError('Forbidden', `You may not modify ${set.name}.`, { target: set.name });
+  return set;
+}
+
+export type ExecuteWrite = (db: ArrayQueryable, input: WriteInput) => Promise<Outcome>;
+
+/** Runs one write on `db` (the pool, or a $batch change set's transaction). Throws ODataError on failure. */
+export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promise<Outcome> {
+  const { method, path, urls, catalog } = input;
+  const set = writableSet(input);
+  const opts = toQueryOptions(input.raw, 'entity');
+  const f = negotiate(input.header('accept'), opts.format, ['json']);
+  const prefer = parsePrefer(input.header('prefer'));
+  const ret = prefer.get('return');
+
+  let plan: WritePlan;
+  if (path.kind === 'collection') {
+    const body = parseEntityBody(input.body ?? '', input.header('content-type'));
+    plan = planInsert(set, validateBody(set, 'create', body, catalog.namespace));
+  } else if (path.kind === 'entity') {
+    const key = planKey(set, path.key);
+    const ifMatch = parseIfMatch(input.header('if-match'));
+    if (ifMatch === undefined && set.requireIfMatch) {
+      throw new ODataError('PreconditionRequired', `${method} on ${set.name} requires an If-Match header with the entity's ETag (or *).`);
+    }
+    if (method === 'DELETE') plan = planDelete(set, key, ifMatch);
+    else {
+      const body = parseEntityBody(input.body ?? '', input.header('content-type'));
+      const mode = method === 'PUT' ? 'replace' : 'update';
+      plan = planUpdate(set, key, validateBody(set, mode, body, catalog.namespace), mode === 'replace', ifMatch);
+    }
+  } else {
+    throw new Error(`unreachable: ${path.kind}`);
+  }
+
+  const q = writeSql(plan, f.ieee754);
+  const rows = await db.queryArrays(q.text, q.values);
+  const row = rows[0];
+  if (!row) {
+    if (plan.kind === 'insert') throw new Error('insert returned no row');
+    const e = existsSql(set, plan.key);
+    const exists = plan.ifMatch !== undefined && plan.ifMatch !== 'any' && (await db.queryArrays(e.text, e.values)).length > 0;
+    if (exists) throw new ODataError('PreconditionFailed', `The ${set.name} entity has changed: its ETag does not match If-Match.`);
+    throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
+  }
+
+  const etag = row[1] as string;
+  const keyTexts = row.slice(2, 2 + set.key.length) as string[];
+  const id = entityId(set, keyTexts);
+  const headers: Record<string, string> = {};
+  const representation = (): string =>
+    entityJson(contextUrl(urls, `${set.name}/$entity`), f.metadata, row[0] as string, entityControl(set, catalog.namespace, f, urls, keyTexts, etag));
+
+  if (plan.kind === 'insert') {
+    headers['Location'] = urls.root + id;
+    headers['ETag'] = etagValue(etag);
+    if (ret === 'minimal') {
+      headers['OData-EntityId'] = urls.root + id;
+      headers['Preference-Applied'] = 'return=minimal';
+      return { status: 204, headers, entityPath: id };
+    }
+    if (ret === 'representation') headers['Preference-Applied'] = 'return=representation';
+    headers['Content-Type'] = jsonContentType(f);
+    return { status: 201, headers, body: representation(), entityPath: id };
+  }
+  if (plan.kind === 'update') headers['ETag'] = etagValue(etag);
+  if (ret === 'representation') {
+    headers['Preference-Applied'] = 'return=representation';
+    headers['Content-Type'] = jsonContentType(f);
+    return { status: 200, headers, body: representation(), entityPath: id };
+  }
+  if (ret === 'minimal') headers['Preference-Applied'] = 'return=minimal';
+  return { status: 204, headers, entityPath: id };
+}
+
+export async function handleWrite(ctx: Context, deps: AppDeps, req: WriteRequest): Promise<void> {
+  if (req.path.kind === 'batch') {
+    if (req.method !== 'POST') throw notAllowed('$batch accepts POST only.', 'POST');
+    return handleBatch(ctx, deps, req, executeWrite);
+  }
+  // Refuse what cannot succeed before reading (possibly large) bodies.
+  writableSet(req);
+  const body = req.method === 'DELETE' ? undefined : (await readBody(ctx, deps.config.server.maxBodyBytes)).toString('utf8');
+  const outcome = await executeWrite(deps.db, { ...req, body, header: (n) => ctx.get(n) || undefined });
+  applyOutcome(ctx, outcome);
+}
+
+export function applyOutcome(ctx: Context, o: Outcome): void {
+  ctx.status = o.status;
+  for (const [k, v] of Object.entries(o.headers)) if (k !== 'Content-Type') ctx.set(k, v);
+  if (o.body !== undefined) {
+    ctx.body = o.body;
+    ctx.type = o.headers['Content-Type'] ?? 'application/json';
+  }
 }

@@ -1,0 +1,122 @@
+/**
+ * Pure: the JSON $batch format of OData 4.01 (JSON Format section 19). Checks the request document's
+ * shape with ajv, groups adjacent requests of one atomicityGroup into a change set, turns inner bodies
+ * back into JSON text without losing number digits (lossless-json), and writes the response document
+ * `{"responses":[{"id","status","headers","body"}]}` embedding the inner JSON bodies as they are.
+ */
+import { Ajv } from 'ajv';
+import { stringify } from 'lossless-json';
+import { ODataError } from '../errors/odata-error.js';
+
+export interface JsonBatchRequest {
+  readonly id: string;
+  readonly method: string;
+  readonly url: string;
+  /** lower-case header names */
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: string | undefined;
+  readonly atomicityGroup?: string;
+  readonly dependsOn: readonly string[];
+}
+
+export type JsonBatchUnit =
+  | { readonly kind: 'request'; readonly request: JsonBatchRequest }
+  | { readonly kind: 'changeset'; readonly group: string; readonly requests: readonly JsonBatchRequest[] };
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validateDoc = ajv.compile({
+  type: 'object',
+  required: ['requests'],
+  properties: {
+    requests: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'method', 'url'],
+        properties: {
+          id: { type: 'string', minLength: 1 },
+          method: { type: 'string', pattern: '^(?:[Gg][Ee][Tt]|[Pp][Oo][Ss][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Pp][Uu][Tt]|[Dd][Ee][Ll][Ee][Tt][Ee])$' },
+          url: { type: 'string', minLength: 1 },
+          headers: { type: 'object', additionalProperties: { type: 'string' } },
+          body: true,
+          atomicityGroup: { type: 'string', minLength: 1 },
+          dependsOn: { type: 'array', items: { type: 'string' } },
+          if: { type: 'string' },
+        },
+      },
+    },
+  },
+});
+
+/** Validates and groups a parsed JSON batch document (numbers as LosslessNumber). */
+export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
+  if (!validateDoc(doc)) {
+    const e = validateDoc.errors?.[0];
+    throw new ODataError('BadRequest', `Malformed JSON batch: ${e ? `${e.instancePath || '/'} ${e.message ?? ''}` : 'invalid document'}.`);
+  }
+  const raw = (doc as { requests: Record<string, unknown>[] }).requests;
+  const ids = new Set<string>();
+  const units: JsonBatchUnit[] = [];
+  const closedGroups = new Set<string>();
+  for (const r of raw) {
+    const id = r['id'] as string;
+    if (ids.has(id)) throw new ODataError('BadRequest', `Malformed JSON batch: the request id "${id.slice(0, 50)}" is used twice.`);
+    ids.add(id);
+    if (r['if'] !== undefined) throw new ODataError('NotImplemented', 'The "if" member of JSON batch requests is not supported.');
+    const headers = new Map<string, string>();
+    for (const [k, v] of Object.entries((r['headers'] as Record<string, string> | undefined) ?? {})) headers.set(k.toLowerCase(), v);
+    let body: string | undefined;
+    if (r['body'] !== undefined && r['body'] !== null) {
+      body = typeof r['body'] === 'string' ? r['body'] : (stringify(r['body']) ?? undefined);
+      if (!headers.has('content-type') && typeof r['body'] !== 'string') headers.set('content-type', 'application/json');
+    }
+    const group = r['atomicityGroup'] as string | undefined;
+    const req: JsonBatchRequest = {
+      id,
+      method: (r['method'] as string).toUpperCase(),
+      url: r['url'] as string,
+      headers,
+      body,
+      ...(group !== undefined ? { atomicityGroup: group } : {}),
+      dependsOn: (r['dependsOn'] as string[] | undefined) ?? [],
+    };
+    const last = units[units.length - 1];
+    if (group !== undefined && last?.kind === 'changeset' && last.group === group) {
+      (last.requests as JsonBatchRequest[]).push(req);
+      continue;
+    }
+    if (last?.kind === 'changeset') closedGroups.add(last.group);
+    if (group !== undefined) {
+      if (closedGroups.has(group)) throw new ODataError('BadRequest', `Malformed JSON batch: the requests of atomicityGroup "${group.slice(0, 50)}" are not adjacent.`);
+      if (ids.has(group) && group !== id) throw new ODataError('BadRequest', `Malformed JSON batch: "${group.slice(0, 50)}" is both a request id and an atomicityGroup.`);
+      units.push({ kind: 'changeset', group, requests: [req] });
+    } else units.push({ kind: 'request', request: req });
+  }
+  return units;
+}
+
+export interface JsonBatchResponse {
+  readonly id: string;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | Buffer;
+  readonly atomicityGroup?: string;
+}
+
+function bodyJson(r: JsonBatchResponse): string | undefined {
+  if (r.body === undefined) return undefined;
+  const ct = Object.entries(r.headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  if (Buffer.isBuffer(r.body)) return JSON.stringify(r.body.toString(/^application\/json/i.test(ct) || /^text\//i.test(ct) ? 'utf8' : 'base64'));
+  return /^application\/json/i.test(ct) ? r.body : JSON.stringify(r.body);
+}
+
+export function serializeJsonBatch(responses: readonly JsonBatchResponse[]): string {
+  const items = responses.map((r) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
+    const body = bodyJson(r);
+    const group = r.atomicityGroup !== undefined ? `,"atomicityGroup":${JSON.stringify(r.atomicityGroup)}` : '';
+    return `{"id":${JSON.stringify(r.id)}${group},"status":${r.status},"headers":${JSON.stringify(headers)}${body !== undefined ? `,"body":${body}` : ''}}`;
+  });
+  return `{"responses":[${items.join(',')}]}`;
+}

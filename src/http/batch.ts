@@ -1,0 +1,275 @@
+/**
+ * $batch: multipart/mixed (OData 4.0) and JSON (4.01) batches. Each inner request goes through the same
+ * code as a standalone one: reads through handleRead (rendered into an in-memory context), writes through
+ * executeWrite, with the outer request's user and catalog snapshot. A change set (multipart) or an
+ * atomicityGroup (JSON) runs in one read-write transaction: all of it lands or none of it does, and a
+ * failure answers for the whole set. Content-ID / request-id references (`$1/...`) resolve to the entity
+ * created or addressed by an earlier request. Without `Prefer: odata.continue-on-error` processing stops
+ * at the first failed request or change set (Protocol 8.2.8.3); with it, every unit runs.
+ */
+import type { Context } from 'koa';
+import { ODataError } from '../errors/odata-error.js';
+import { logEvent } from '../log.js';
+import { parseJsonBatch, serializeJsonBatch, type JsonBatchResponse } from '../format/batch-json.js';
+import { boundaryOf, parseMultipartBatch, serializeMultipartBatch, type BatchRequestPart, type PartResponse, type ResponseUnit } from '../format/batch-multipart.js';
+import type { ArrayQueryable } from '../db/pool.js';
+import { parseResourcePath } from '../odata/path.js';
+import { parseQueryString } from '../odata/query-options.js';
+import type { AppDeps } from './context.js';
+import { mediaType, parseJsonLossless, readBody } from './body.js';
+import { parsePrefer } from './negotiate.js';
+import { handleRead } from './read-handler.js';
+import type { ExecuteWrite, Outcome, WriteMethod, WriteRequest } from './write-handler.js';
+
+/** One inner request, whichever format it came in. */
+interface InnerRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: string | undefined;
+  /** Content-ID (multipart) or request id (JSON) */
+  readonly id?: string;
+}
+
+interface InnerResult extends Outcome {
+  readonly id?: string;
+}
+
+/** The little of Koa's Context that handleRead uses, rendering into memory. */
+class BufferContext {
+  status = 200;
+  body: unknown = undefined;
+  private contentType = '';
+  readonly out = new Map<string, string>();
+  constructor(private readonly reqHeaders: ReadonlyMap<string, string>) {}
+  get(name: string): string {
+    return this.reqHeaders.get(name.toLowerCase()) ?? '';
+  }
+  set(name: string | Record<string, string>, value?: string): void {
+    if (typeof name === 'string') this.out.set(name, value ?? '');
+    else for (const [k, v] of Object.entries(name)) this.out.set(k, v);
+  }
+  append(name: string, value: string): void {
+    const prev = this.out.get(name);
+    this.out.set(name, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  get type(): string {
+    return this.contentType;
+  }
+  set type(t: string) {
+    this.contentType = t;
+  }
+}
+
+/** A failed request inside a change set: aborts (rolls back) the transaction. */
+class ChangeSetFailed extends Error {
+  constructor(readonly result: InnerResult) {
+    super('change set failed');
+  }
+}
+
+const SYSTEM_RESOURCES = new Set(['$metadata', '$batch', '$entity', '$root', '$id', '$crossjoin', '$all']);
+
+/** executeWrite is passed in (not imported) so that write-handler and batch do not import each other. */
+export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest, executeWrite: ExecuteWrite): Promise<void> {
+  const ct = ctx.get('Content-Type');
+  const mt = mediaType(ct);
+  if (mt !== 'multipart/mixed' && mt !== 'application/json') {
+    throw new ODataError('UnsupportedMediaType', '$batch takes multipart/mixed (with a boundary) or application/json.');
+  }
+  const text = (await readBody(ctx, deps.config.server.maxBodyBytes)).toString('utf8');
+  const prefer = parsePrefer(ctx.get('Prefer'));
+  const coe = prefer.get('odata.continue-on-error') ?? prefer.get('continue-on-error');
+  const continueOnError = coe !== undefined && coe.toLowerCase() !== 'false';
+  const max = deps.config.batch.maxRequests;
+  const tooMany = (n: number): void => {
+    if (n > max) throw new ODataError('BadRequest', `The batch holds ${n} requests; at most ${max} are allowed.`);
+  };
+  const runner = new BatchRunner(ctx, deps, req, executeWrite);
+  if (continueOnError) ctx.set('Preference-Applied', 'odata.continue-on-error');
+
+  if (mt === 'multipart/mixed') {
+    const boundary = boundaryOf(ct);
+    if (!boundary) throw new ODataError('BadRequest', 'The multipart/mixed Content-Type of a $batch needs a boundary parameter.');
+    const units = parseMultipartBatch(text, boundary);
+    tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
+    const out: ResponseUnit[] = [];
+    for (const u of units) {
+      const toInner = (r: BatchRequestPart): InnerRequest => ({
+        method: r.method, url: r.url, headers: r.headers, body: r.body === '' ? undefined : r.body, ...(r.contentId !== undefined ? { id: r.contentId } : {}),
+      });
+      if (u.kind === 'request') {
+        const r = await runner.run(deps.db, toInner(u.request), true);
+        out.push({ kind: 'response', response: part(r) });
+        if (r.status >= 400 && !continueOnError) break;
+      } else {
+        const res = await runner.runChangeSet(u.requests.map(toInner));
+        if (res.ok) out.push({ kind: 'changeset', responses: res.results.map(part) });
+        else {
+          out.push({ kind: 'response', response: part(res.failure) });
+          if (!continueOnError) break;
+        }
+      }
+    }
+    const { body, contentType } = serializeMultipartBatch(out);
+    ctx.status = 200;
+    ctx.type = contentType;
+    ctx.body = body;
+    return;
+  }
+
+  const units = parseJsonBatch(parseJsonLossless(text));
+  tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
+  const responses: JsonBatchResponse[] = [];
+  const failed = new Set<string>();
+  const dependencyFailed = (deps_: readonly string[]): string | undefined => deps_.find((d) => failed.has(d));
+  for (const u of units) {
+    const members = u.kind === 'request' ? [u.request] : u.requests;
+    const bad = members.map((m) => dependencyFailed(m.dependsOn)).find((d) => d !== undefined);
+    if (bad !== undefined) {
+      for (const m of members) {
+        failed.add(m.id);
+        responses.push(jsonResponse(m.id, errorResult(new ODataError('BadRequest', `Not processed: request ${bad} it depends on failed.`, { status: 424 })), u.kind === 'changeset' ? u.group : undefined));
+      }
+      if (u.kind === 'changeset') failed.add(u.group);
+      if (!continueOnError) break;
+      continue;
+    }
+    if (u.kind === 'request') {
+      const r = await runner.run(deps.db, { ...u.request, id: u.request.id }, true);
+      responses.push(jsonResponse(u.request.id, r));
+      if (r.status >= 400) {
+        failed.add(u.request.id);
+        if (!continueOnError) break;
+      }
+      continue;
+    }
+    const res = await runner.runChangeSet(u.requests.map((r) => ({ ...r, id: r.id })));
+    if (res.ok) {
+      res.results.forEach((r, i) => responses.push(jsonResponse(u.requests[i]!.id, r, u.group)));
+      continue;
+    }
+    failed.add(u.group);
+    for (const m of u.requests) {
+      failed.add(m.id);
+      const r = m.id === res.failure.id ? res.failure : errorResult(new ODataError('BadRequest', `Rolled back: request ${res.failure.id ?? '?'} of atomicity group ${u.group} failed.`, { status: 424 }));
+      responses.push(jsonResponse(m.id, r, u.group));
+    }
+    if (!continueOnError) break;
+  }
+  ctx.status = 200;
+  ctx.type = 'application/json';
+  ctx.body = serializeJsonBatch(responses);
+}
+
+function part(r: InnerResult): PartResponse {
+  return { status: r.status, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}), ...(r.id !== undefined ? { contentId: r.id } : {}) };
+}
+
+function jsonResponse(id: string, r: InnerResult, group?: string): JsonBatchResponse {
+  return { id, status: r.status, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}), ...(group !== undefined ? { atomicityGroup: group } : {}) };
+}
+
+function errorResult(e: ODataError, id?: string): InnerResult {
+  return { status: e.status, headers: { ...(e.headers ?? {}), 'Content-Type': 'application/json' }, body: JSON.stringify(e.toJSON()), ...(id !== undefined ? { id } : {}) };
+}
+
+class BatchRunner {
+  /** Content-ID / request id -> entity path below the service root */
+  private readonly refs = new Map<string, string>();
+  constructor(
+    private readonly ctx: Context,
+    private readonly deps: AppDeps,
+    private readonly outer: WriteRequest,
+    private readonly executeWrite: ExecuteWrite,
+  ) {}
+
+  async runChangeSet(requests: readonly InnerRequest[]): Promise<{ ok: true; results: InnerResult[] } | { ok: false; failure: InnerResult }> {
+    try {
+      const results = await this.deps.db.transaction('read write', async (tx) => {
+        const out: InnerResult[] = [];
+        for (const r of requests) {
+          const res = await this.run(tx, r, false);
+          if (res.status >= 400) throw new ChangeSetFailed(res);
+          out.push(res);
+        }
+        return out;
+      });
+      return { ok: true, results };
+    } catch (e) {
+      // References into a rolled-back change set must not resolve later.
+      for (const r of requests) if (r.id !== undefined) this.refs.delete(r.id);
+      if (e instanceof ChangeSetFailed) return { ok: false, failure: e.result };
+      return { ok: false, failure: this.errorOf(e, requests[requests.length - 1]?.id) };
+    }
+  }
+
+  private errorOf(e: unknown, id: string | undefined): InnerResult {
+    if (e instanceof ODataError) return errorResult(e, id);
+    logEvent(this.deps.logger, 'error', 'request.failed', { requestId: this.ctx.state['requestId'], batchPart: id, err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
+    return errorResult(new ODataError('Internal', `An internal error occurred; quote request id ${String(this.ctx.state['requestId'])} to the administrator.`), id);
+  }
+
+  /** Resolves an inner URL to the path below the service root and the query string. */
+  private resolve(url: string): { rest: string; query: string } {
+    let u = url;
+    const ref = /^\$([^/?(]+)(.*)$/s.exec(u);
+    if (ref && !SYSTEM_RESOURCES.has(`$${ref[1]}`)) {
+      const target = this.refs.get(ref[1]!);
+      if (target === undefined) throw new ODataError('BadRequest', `The reference $${ref[1]!.slice(0, 50)} does not name an earlier request that created or addressed an entity.`);
+      u = target + ref[2]!;
+    }
+    const root = this.outer.urls.root;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(u)) {
+      if (!u.startsWith(root)) throw new ODataError('BadRequest', `The request URL ${u.slice(0, 200)} is not under the service root ${root}.`);
+      u = u.slice(root.length);
+    } else if (u.startsWith('/')) {
+      const rootPath = this.deps.config.server.rootPath;
+      if (!u.startsWith(`${rootPath}/`)) throw new ODataError('BadRequest', `The request URL ${u.slice(0, 200)} is not under the service root ${rootPath}/.`);
+      u = u.slice(rootPath.length + 1);
+    }
+    const q = u.indexOf('?');
+    return q < 0 ? { rest: u, query: '' } : { rest: u.slice(0, q), query: u.slice(q + 1) };
+  }
+
+  async run(db: ArrayQueryable, r: InnerRequest, readsAllowed: boolean): Promise<InnerResult> {
+    try {
+      const res = await this.dispatch(db, r, readsAllowed);
+      if (r.id !== undefined && res.entityPath !== undefined) this.refs.set(r.id, res.entityPath);
+      return { ...res, ...(r.id !== undefined ? { id: r.id } : {}) };
+    } catch (e) {
+      return this.errorOf(e, r.id);
+    }
+  }
+
+  private async dispatch(db: ArrayQueryable, r: InnerRequest, readsAllowed: boolean): Promise<Outcome> {
+    const { rest, query } = this.resolve(r.url);
+    const path = parseResourcePath(rest);
+    if (path.kind === 'batch') throw new ODataError('BadRequest', 'A $batch request cannot contain another $batch.');
+    const raw = parseQueryString(query);
+    const { user, catalog, urls } = this.outer;
+    const method = r.method === 'MERGE' ? 'PATCH' : r.method;
+    if (method === 'GET' || method === 'HEAD') {
+      if (!readsAllowed) throw new ODataError('BadRequest', 'A change set may contain only POST, PATCH, PUT and DELETE requests.');
+      const fake = new BufferContext(r.headers);
+      await handleRead(fake as unknown as Context, this.deps, { path, raw, urls, user, catalog });
+      const headers: Record<string, string> = Object.fromEntries(fake.out);
+      if (fake.type) headers['Content-Type'] = fake.type;
+      const body = fake.body === undefined || fake.body === null || method === 'HEAD' ? undefined : Buffer.isBuffer(fake.body) ? fake.body : String(fake.body);
+      return { status: fake.status, headers, ...(body !== undefined ? { body } : {}) };
+    }
+    if (method !== 'POST' && method !== 'PATCH' && method !== 'PUT' && method !== 'DELETE') {
+      throw new ODataError('MethodNotAllowed', `Method ${r.method.slice(0, 20)} is not allowed in a batch.`, { headers: { Allow: 'GET, HEAD, POST, PATCH, PUT, DELETE' } });
+    }
+    return this.executeWrite(db, {
+      method: method as WriteMethod,
+      path,
+      raw,
+      urls,
+      user,
+      catalog,
+      header: (n) => r.headers.get(n.toLowerCase()),
+      body: method === 'DELETE' ? undefined : r.body,
+    });
+  }
+}

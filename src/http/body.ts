@@ -1,0 +1,79 @@
+/**
+ * Request bodies of writes and $batch: read from the socket with a size cap (413 as soon as the cap is
+ * passed; the rest is drained, not buffered), checked for a JSON media type (415), and parsed with
+ * lossless-json so numbers keep their exact text (400 on malformed JSON or a non-object).
+ */
+import type { Context } from 'koa';
+import { parse as parseLossless } from 'lossless-json';
+import { ODataError } from '../errors/odata-error.js';
+
+function tooLarge(max: number): ODataError {
+  return new ODataError('PayloadTooLarge', `The request body is larger than ${max} bytes.`, { headers: { Connection: 'close' } });
+}
+
+/** Reads the whole request body, refusing more than `max` bytes. */
+export async function readBody(ctx: Context, max: number): Promise<Buffer> {
+  const declared = ctx.get('Content-Length');
+  if (declared !== '' && Number(declared) > max) {
+    ctx.req.resume(); // discard what the client sends; Connection: close ends the exchange
+    throw tooLarge(max);
+  }
+  const req = ctx.req;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let failed = false;
+    const onData = (chunk: Buffer): void => {
+      if (failed) return;
+      total += chunk.length;
+      if (total > max) {
+        failed = true;
+        chunks.length = 0;
+        reject(tooLarge(max));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks, total));
+    });
+    req.once('error', (e) => {
+      if (!failed) {
+        failed = true;
+        reject(new ODataError('BadRequest', `The request body could not be read: ${e.message}.`));
+      }
+    });
+  });
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters ('' when absent). */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** 415 unless the Content-Type is absent or application/json (any parameters). */
+export function requireJsonMediaType(contentType: string | undefined): void {
+  const t = mediaType(contentType);
+  if (t !== '' && t !== 'application/json') {
+    throw new ODataError('UnsupportedMediaType', `The request body must be application/json, not ${t.slice(0, 100)}.`);
+  }
+}
+
+/** Parses JSON keeping numbers as LosslessNumber (their exact text). */
+export function parseJsonLossless(text: string): unknown {
+  try {
+    return parseLossless(text);
+  } catch (e) {
+    throw new ODataError('InvalidBody', `The request body is not valid JSON: ${e instanceof Error ? e.message.slice(0, 200) : 'parse error'}.`);
+  }
+}
+
+/** A JSON entity body: an object. */
+export function parseEntityBody(text: string, contentType: string | undefined): Record<string, unknown> {
+  requireJsonMediaType(contentType);
+  if (text.trim() === '') throw new ODataError('InvalidBody', 'The request body is empty; send the entity as a JSON object.');
+  const v = parseJsonLossless(text);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ODataError('InvalidBody', 'The request body must be a JSON object.');
+  return v as Record<string, unknown>;
+}

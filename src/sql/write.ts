@@ -1,0 +1,82 @@
+/**
+ * Pure: WritePlan -> { text, values }. Every write returns, in the same statement, what the read path
+ * would render for the row: [entity JSON built by PostgreSQL, ETag hash, key values as text...]. Values
+ * are untyped text parameters, so PostgreSQL parses them as the target column's type (no digit lost on
+ * the way through JavaScript); only `timestamp without time zone` gets an explicit conversion, because
+ * OData's DateTimeOffset carries an offset and the read path renders such columns as UTC. If-Match is
+ * compared in the WHERE clause of the write itself, so a concurrent writer cannot slip in between.
+ */
+import format from 'pg-format';
+import type { Column, EntitySet } from '../catalog/types.js';
+import { assertNever } from '../errors/odata-error.js';
+import type { KeyValue } from '../plan/read.js';
+import type { Precondition, WritePlan } from '../plan/write.js';
+import { colRef, jsonObject, keyParamSql } from './json.js';
+import { ALIAS, etagSql, type SqlQuery } from './read.js';
+
+function target(set: EntitySet): string {
+  return format('%I.%I as %I', set.schema, set.table, ALIAS);
+}
+
+function valueParam(n: number, col: Column): string {
+  return col.pg === 'timestamp' ? `($${n}::timestamptz at time zone 'UTC')` : `$${n}`;
+}
+
+/** The columns every write returns: entity JSON, ETag, then the key values as text. */
+export function returningList(set: EntitySet, ieee754: boolean): string {
+  return [jsonObject(ALIAS, set.columns, ieee754), etagSql(set), ...set.key.map((k) => `${colRef(ALIAS, k)}::text`)].join(', ');
+}
+
+function keyWhere(key: readonly KeyValue[], params: unknown[]): string[] {
+  return key.map((kv) => {
+    params.push(kv.value);
+    return `${colRef(ALIAS, kv.column)} = ${keyParamSql(params.length, kv.column)}`;
+  });
+}
+
+function preconditionWhere(set: EntitySet, ifMatch: Precondition, params: unknown[]): string[] {
+  if (ifMatch === undefined || ifMatch === 'any') return [];
+  params.push([...ifMatch]);
+  return [`${etagSql(set)} = any($${params.length}::text[])`];
+}
+
+export function writeSql(plan: WritePlan, ieee754: boolean): SqlQuery {
+  const params: unknown[] = [];
+  const returning = returningList(plan.set, ieee754);
+  switch (plan.kind) {
+    case 'insert': {
+      if (plan.values.length === 0) return { text: `insert into ${target(plan.set)} default values returning ${returning}`, values: params };
+      const cols = plan.values.map((v) => format('%I', v.column.dbName));
+      const vals = plan.values.map((v) => {
+        params.push(v.value);
+        return valueParam(params.length, v.column);
+      });
+      return { text: `insert into ${target(plan.set)} (${cols.join(', ')}) values (${vals.join(', ')}) returning ${returning}`, values: params };
+    }
+    case 'update': {
+      const sets = plan.assignments.map((a) => {
+        if (a.kind === 'default') return format('%I = default', a.column.dbName);
+        params.push(a.value);
+        return `${format('%I', a.column.dbName)} = ${valueParam(params.length, a.column)}`;
+      });
+      const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.ifMatch, params)].join(' and ');
+      if (sets.length === 0) {
+        // Nothing to change (PATCH {}): lock and return the row as it is, under the same precondition.
+        return { text: `select ${returning} from ${format('%I.%I %I', plan.set.schema, plan.set.table, ALIAS)} where ${where} for update`, values: params };
+      }
+      return { text: `update ${target(plan.set)} set ${sets.join(', ')} where ${where} returning ${returning}`, values: params };
+    }
+    case 'delete': {
+      const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.ifMatch, params)].join(' and ');
+      return { text: `delete from ${target(plan.set)} where ${where} returning ${returning}`, values: params };
+    }
+    default:
+      return assertNever(plan, 'write plan');
+  }
+}
+
+/** Does an entity with this key exist? (tells 404 from 412 after a write matched no row) */
+export function existsSql(set: EntitySet, key: readonly KeyValue[]): SqlQuery {
+  const params: unknown[] = [];
+  return { text: `select 1 from ${format('%I.%I %I', set.schema, set.table, ALIAS)} where ${keyWhere(key, params).join(' and ')}`, values: params };
+}

@@ -1,0 +1,367 @@
+/**
+ * Writes end to end over HTTP against a real PostgreSQL: POST/PATCH/PUT/DELETE with each status they
+ * can answer (201/204/200/404/405/400/403/409/412/413/415/428), X-HTTP-Method tunnelling, If-Match with
+ * a version column (bumped by a trigger) and with content-hash ETags, and the database checked after
+ * every request, not only the response.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDb, type TestDb } from './helpers/db.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+const FIXTURE = `
+create table owner (id int primary key, name text not null);
+insert into owner values (1, 'Ann'), (2, 'Bob');
+create table item (
+  id serial primary key,
+  name varchar(20) not null,
+  price numeric(18,2),
+  qty int not null default 1,
+  note text default 'none',
+  code text unique,
+  big bigint,
+  total numeric generated always as (price * qty) stored,
+  version int not null default 1,
+  owner_id int references owner(id),
+  made timestamp,
+  constraint qty_nonnegative check (qty >= 0)
+);
+create function bump_version() returns trigger language plpgsql as $$ begin new.version := old.version + 1; return new; end $$;
+create trigger item_bump before update on item for each row execute function bump_version();
+insert into item (name, price, qty, code, owner_id) values ('first', 10.50, 2, 'A1', 1), ('second', 3.00, 1, 'B2', 2);
+create table ident (id int generated always as identity primary key, label text);
+create table plain (id int primary key, label text not null, n int);
+insert into plain values (1, 'one', 1), (2, 'two', 2);
+create table locked (id int primary key, v text);
+insert into locked values (1, 'x');
+create table ro (id int primary key, v text);
+insert into ro values (1, 'x');
+create view item_view as select id, name from item;
+`;
+
+let db: TestDb;
+let srv: TestServer;
+let authSrv: TestServer;
+const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+before(async () => {
+  db = await createTestDb(FIXTURE);
+  srv = await startTestServer(db.url, {
+    server: { rootPath: '/odata/v4', maxBodyBytes: 4096 },
+    expose: [
+      { name: 'public.item', versionColumn: 'version', readOnlyColumns: ['note'] },
+      'public.owner',
+      'public.ident',
+      'public.plain',
+      { name: 'public.locked', requireIfMatch: true },
+      { name: 'public.ro', readOnly: true },
+      'public.item_view',
+    ],
+  });
+  authSrv = await startTestServer(db.url, {
+    expose: ['public.plain', 'public.owner', 'public.item'],
+    auth: { open: false, users: [{ name: 'w', password: 'writer-secret-1234', read: ['plain', 'owner'], write: ['plain'] }] },
+  });
+});
+after(async () => {
+  await srv?.stop();
+  await authSrv?.stop();
+  await db?.drop();
+});
+
+const json = async (r: Response): Promise<Record<string, unknown>> => (await r.json()) as Record<string, unknown>;
+const row = async (sql: string, values: unknown[] = []): Promise<Record<string, unknown> | undefined> => (await db.query(sql, values))[0];
+const count = async (table: string): Promise<number> => Number((await row(`select count(*)::int as n from ${table}`))!['n']);
+
+describe('POST creates', () => {
+  it('201 with Location, ETag and the entity as reads render it (server-generated key, defaults, generated columns)', async () => {
+    const r = await srv.request('POST', 'item', {
+      body: '{"name":"new","price":"1234567890123456.78","qty":3,"big":9007199254740993}',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(r.status, 201);
+    const body = await json(r);
+    const id = body['id'] as number;
+    assert.equal(r.headers.get('location'), `${srv.root}item(${id})`);
+    assert.match(r.headers.get('etag')!, /^W\/"[0-9a-f]{32}"$/);
+    assert.equal(body['@odata.context'], `${srv.root}$metadata#item/$entity`);
+    assert.equal(body['@odata.etag'], r.headers.get('etag'));
+    assert.equal(body['note'], 'none'); // column default
+    assert.equal(body['version'], 1);
+    // The same entity read back is byte-identical (same JSON building in SQL).
+    const read = await srv.get(`item(${id})`);
+    assert.deepEqual(await read.json(), body);
+    const dbRow = await row('select price::text, big::text, total::text, qty, note from item where id = $1', [id]);
+    assert.deepEqual(dbRow, { price: '1234567890123456.78', big: '9007199254740993', total: '3703703670370370.34', qty: 3, note: 'none' });
+  });
+
+  it('keeps every digit of big numbers in the response (raw JSON text)', async () => {
+    const r = await srv.request('POST', 'item', { body: '{"name":"digits","price":98765432109876.54,"big":9223372036854775807}', headers: { 'Content-Type': 'application/json' } });
+    assert.equal(r.status, 201);
+    const text = await r.text();
+    assert.match(text, /"price" ?: ?98765432109876\.54[,}]/);
+    assert.match(text, /"big" ?: ?9223372036854775807[,}]/);
+    const r2 = await srv.request('POST', 'item', { body: { name: 'ieee', big: '42' }, headers: { Accept: 'application/json;IEEE754Compatible=true' } });
+    assert.equal(r2.status, 201);
+    assert.equal((await json(r2))['big'], '42');
+  });
+
+  it('204 with OData-EntityId and Location under Prefer: return=minimal', async () => {
+    const before_ = await count('item');
+    const r = await srv.request('POST', 'item', { body: { name: 'minimal' }, headers: { Prefer: 'return=minimal' } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('preference-applied'), 'return=minimal');
+    const loc = r.headers.get('location')!;
+    assert.equal(r.headers.get('odata-entityid'), loc);
+    const id = Number(/item\((\d+)\)$/.exec(loc)![1]);
+    assert.equal(await count('item'), before_ + 1);
+    assert.equal((await row('select name from item where id = $1', [id]))!['name'], 'minimal');
+  });
+
+  it('accepts a value for a serial key, and @-annotations are ignored', async () => {
+    const r = await srv.request('POST', 'item', { body: { '@odata.type': `#${srv.config.namespace}.item`, '@odata.etag': 'W/"x"', 'name@odata.type': '#String', id: 500, name: 'explicit key' } });
+    assert.equal(r.status, 201, await r.clone().text());
+    assert.equal((await row('select name from item where id = 500'))!['name'], 'explicit key');
+  });
+
+  it('400 naming the column for an identity ALWAYS key, a generated column and a config read-only column', async () => {
+    const before_ = await count('ident');
+    const r = await srv.request('POST', 'ident', { body: { id: 7, label: 'x' } });
+    assert.equal(r.status, 400);
+    const err = (await json(r))['error'] as { code: string; details: { code: string; target: string }[] };
+    assert.equal(err.code, 'InvalidBody');
+    assert.deepEqual(err.details.map((d) => [d.code, d.target]), [['ReadOnlyProperty', 'id']]);
+    assert.equal(await count('ident'), before_);
+    const r2 = await srv.request('POST', 'item', { body: { name: 'x', total: 1, note: 'n' } });
+    assert.equal(r2.status, 400);
+    const d2 = ((await json(r2))['error'] as { details: { target: string }[] }).details.map((d) => d.target).sort();
+    assert.deepEqual(d2, ['note', 'total']);
+    const ok = await srv.request('POST', 'ident', { body: { label: 'auto' } });
+    assert.equal(ok.status, 201);
+    assert.equal(await count('ident'), before_ + 1);
+  });
+
+  it('a missing required property is a 400 before any SQL; not-null by the database is a 400 too', async () => {
+    const r = await srv.request('POST', 'plain', { body: { id: 9 } });
+    assert.equal(r.status, 400);
+    assert.equal(((await json(r))['error'] as { details: { target: string }[] }).details[0]!.target, 'label');
+    assert.equal(await row('select * from plain where id = 9'), undefined);
+  });
+
+  it('409 on a unique violation and on a foreign key violation, naming constraint and column, no SQL text', async () => {
+    const r = await srv.request('POST', 'item', { body: { name: 'dup', code: 'A1' } });
+    assert.equal(r.status, 409);
+    const e = (await json(r))['error'] as { code: string; message: string; target: string };
+    assert.equal(e.code, 'Conflict');
+    assert.match(e.message, /item_code_key/);
+    assert.equal(e.target, 'code');
+    assert.doesNotMatch(e.message, /insert|returning|select/i);
+    const r2 = await srv.request('POST', 'item', { body: { name: 'fk', owner_id: 99 } });
+    assert.equal(r2.status, 409);
+    assert.match(((await json(r2))['error'] as { message: string }).message, /item_owner_id_fkey/);
+    assert.equal(await row("select 1 from item where name in ('dup', 'fk')"), undefined);
+    // deleting a referenced owner is refused too
+    const r3 = await srv.request('DELETE', 'owner(1)');
+    assert.equal(r3.status, 409);
+    assert.ok(await row('select 1 from owner where id = 1'));
+  });
+
+  it('400 on a check constraint, naming it', async () => {
+    const r = await srv.request('POST', 'item', { body: { name: 'neg', qty: -1 } });
+    assert.equal(r.status, 400);
+    assert.match(((await json(r))['error'] as { message: string }).message, /qty_nonnegative/);
+    assert.equal(await row("select 1 from item where name = 'neg'"), undefined);
+  });
+
+  it('timestamp without time zone takes DateTimeOffset values converted to UTC', async () => {
+    const r = await srv.request('POST', 'item', { body: { name: 'ts', made: '2024-05-01T12:30:00+02:00' } });
+    assert.equal(r.status, 201);
+    assert.equal(Date.parse((await json(r))['made'] as string), Date.parse('2024-05-01T10:30:00Z'));
+    assert.equal((await row("select made::text from item where name = 'ts'"))!['made'], '2024-05-01 10:30:00');
+  });
+});
+
+describe('media type, size and shape of the body', () => {
+  it('415 for a non-JSON Content-Type, 400 for malformed JSON or a non-object, accepted without Content-Type', async () => {
+    const n = await count('plain');
+    const r1 = await srv.request('POST', 'plain', { body: 'id=5', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r1.status, 415);
+    assert.equal(((await json(r1))['error'] as { code: string }).code, 'UnsupportedMediaType');
+    const r2 = await srv.request('POST', 'plain', { body: '{"id": 5,', headers: { 'Content-Type': 'application/json' } });
+    assert.equal(r2.status, 400);
+    const r3 = await srv.request('POST', 'plain', { body: '[1,2]', headers: { 'Content-Type': 'application/json;charset=utf-8' } });
+    assert.equal(r3.status, 400);
+    assert.equal(await count('plain'), n);
+    const r4 = await fetch(`${srv.root}plain`, { method: 'POST', body: new TextEncoder().encode('{"id":5,"label":"five"}') });
+    assert.equal(r4.status, 201);
+    assert.equal(await count('plain'), n + 1);
+  });
+
+  it('413 for a body over server.maxBodyBytes, nothing written', async () => {
+    const n = await count('plain');
+    const r = await srv.request('POST', 'plain', { body: { id: 77, label: 'x'.repeat(5000) } });
+    assert.equal(r.status, 413);
+    assert.equal(((await json(r))['error'] as { code: string }).code, 'PayloadTooLarge');
+    assert.equal(await count('plain'), n);
+    // chunked upload without Content-Length is cut off as well
+    const stream = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode(i === 0 ? '{"id":78,"label":"' : 'y'.repeat(1000)));
+        c.enqueue(new TextEncoder().encode('"}'));
+        c.close();
+      },
+    });
+    const r2 = await fetch(`${srv.root}plain`, { method: 'POST', body: stream, headers: { 'Content-Type': 'application/json' }, duplex: 'half' } as RequestInit);
+    assert.equal(r2.status, 413);
+    assert.equal(await count('plain'), n);
+  });
+});
+
+describe('PATCH, PUT and DELETE', () => {
+  it('PATCH updates only the sent properties: 204 with the new ETag; 200 with the entity under return=representation', async () => {
+    const r = await srv.request('PATCH', 'plain(2)', { body: { n: 20 } });
+    assert.equal(r.status, 204);
+    assert.match(r.headers.get('etag')!, /^W\/"/);
+    assert.deepEqual(await row('select label, n from plain where id = 2'), { label: 'two', n: 20 });
+    const r2 = await srv.request('PATCH', 'plain(2)', { body: { label: 'TWO' }, headers: { Prefer: 'return=representation' } });
+    assert.equal(r2.status, 200);
+    assert.equal(r2.headers.get('preference-applied'), 'return=representation');
+    const b = await json(r2);
+    assert.equal(b['label'], 'TWO');
+    assert.equal(b['n'], 20);
+    assert.equal(b['@odata.etag'], r2.headers.get('etag'));
+    assert.deepEqual(await row('select label, n from plain where id = 2'), { label: 'TWO', n: 20 });
+  });
+
+  it('PUT replaces: properties not sent return to their default or null; computed columns untouched', async () => {
+    const id = (await row("insert into item (name, price, qty, code, owner_id) values ('put me', 5, 4, 'P1', 1) returning id"))!['id'];
+    const r = await srv.request('PUT', `item(${id})`, { body: { name: 'replaced', price: 2 } });
+    assert.equal(r.status, 204);
+    const after_ = await row('select name, price::text, qty, code, owner_id, note, total::text, version from item where id = $1', [id]);
+    assert.deepEqual(after_, { name: 'replaced', price: '2.00', qty: 1, code: null, owner_id: null, note: 'none', total: '2.00', version: 2 });
+  });
+
+  it('a key property equal to the URL key is ignored (Salesforce sends every field); a different one is a 400', async () => {
+    const r = await srv.request('PATCH', 'plain(1)', { body: { id: 1, label: 'uno', n: 1 } });
+    assert.equal(r.status, 204);
+    assert.equal((await row('select label from plain where id = 1'))!['label'], 'uno');
+    const r2 = await srv.request('PATCH', 'plain(1)', { body: { id: 3, label: 'tres' } });
+    assert.equal(r2.status, 400);
+    assert.equal(((await json(r2))['error'] as { target: string }).target, 'id');
+    assert.equal((await row('select label from plain where id = 1'))!['label'], 'uno');
+    assert.equal(await row('select 1 from plain where id = 3'), undefined);
+  });
+
+  it('X-HTTP-Method tunnelling: POST + PATCH / DELETE', async () => {
+    const r = await srv.request('POST', 'plain(1)', { body: { n: 11 }, headers: { 'X-HTTP-Method': 'PATCH' } });
+    assert.equal(r.status, 204);
+    assert.equal((await row('select n from plain where id = 1'))!['n'], 11);
+  });
+
+  it('DELETE removes: 204; 200 with the deleted entity under return=representation', async () => {
+    await db.query("insert into plain values (40, 'forty', 40), (41, 'forty-one', 41)");
+    const r = await srv.request('DELETE', 'plain(40)');
+    assert.equal(r.status, 204);
+    assert.equal(await row('select 1 from plain where id = 40'), undefined);
+    const r2 = await srv.request('DELETE', 'plain(41)', { headers: { Prefer: 'return=representation' } });
+    assert.equal(r2.status, 200);
+    assert.equal((await json(r2))['label'], 'forty-one');
+    assert.equal(await row('select 1 from plain where id = 41'), undefined);
+  });
+
+  it('404 for a missing key, nothing changed', async () => {
+    const n = await count('plain');
+    assert.equal((await srv.request('PATCH', 'plain(999)', { body: { n: 1 } })).status, 404);
+    assert.equal((await srv.request('PUT', 'plain(999)', { body: { label: 'x' } })).status, 404);
+    assert.equal((await srv.request('DELETE', 'plain(999)')).status, 404);
+    assert.equal((await srv.request('DELETE', 'plain(999)', { headers: { 'If-Match': '*' } })).status, 404);
+    assert.equal((await srv.request('PATCH', 'nosuchset(1)', { body: { n: 1 } })).status, 404);
+    assert.equal(await count('plain'), n);
+  });
+
+  it('405 with Allow for PATCH/PUT/DELETE on a collection, POST on an entity, writes to views and read-only sets', async () => {
+    const cases: [string, string, string][] = [
+      ['PATCH', 'plain', 'GET, HEAD, POST'],
+      ['DELETE', 'plain', 'GET, HEAD, POST'],
+      ['PUT', 'plain', 'GET, HEAD, POST'],
+      ['POST', 'plain(1)', 'GET, HEAD, PATCH, PUT, DELETE'],
+      ['POST', 'item_view', 'GET, HEAD'],
+      ['PATCH', 'item_view(1)', 'GET, HEAD'],
+      ['DELETE', 'ro(1)', 'GET, HEAD'],
+      ['POST', 'ro', 'GET, HEAD'],
+    ];
+    for (const [m, p, allow] of cases) {
+      const r = await srv.request(m, p, { body: { v: 'y' } });
+      assert.equal(r.status, 405, `${m} ${p}`);
+      assert.equal(r.headers.get('allow'), allow, `${m} ${p}`);
+    }
+    assert.equal((await row('select v from ro where id = 1'))!['v'], 'x');
+    assert.equal(await count('plain'), Number((await row('select count(*)::int as n from plain'))!['n']));
+  });
+
+  it('403 for a set the user may read but not write, 404 for one the user may not read', async () => {
+    const auth = { Authorization: basic('w', 'writer-secret-1234') };
+    const r = await authSrv.request('PATCH', 'owner(2)', { body: { name: 'X' }, headers: auth });
+    assert.equal(r.status, 403);
+    assert.equal((await row('select name from owner where id = 2'))!['name'], 'Bob');
+    const r2 = await authSrv.request('DELETE', 'item(1)', { headers: auth });
+    assert.equal(r2.status, 404);
+    assert.ok(await row('select 1 from item where id = 1'));
+    const r3 = await authSrv.request('PATCH', 'plain(2)', { body: { n: 22 }, headers: auth });
+    assert.equal(r3.status, 204);
+    assert.equal((await row('select n from plain where id = 2'))!['n'], 22);
+  });
+});
+
+describe('optimistic concurrency', () => {
+  it('version column: If-Match with the current ETag wins and gets the new ETag; the old ETag then gets 412', async () => {
+    const g = await srv.get('item(1)');
+    const etag = g.headers.get('etag')!;
+    const v0 = (await row('select version from item where id = 1'))!['version'] as number;
+    const r = await srv.request('PATCH', 'item(1)', { body: { name: 'v-new' }, headers: { 'If-Match': etag } });
+    assert.equal(r.status, 204);
+    const newTag = r.headers.get('etag')!;
+    assert.notEqual(newTag, etag);
+    assert.equal((await srv.get('item(1)')).headers.get('etag'), newTag);
+    assert.deepEqual(await row('select name, version from item where id = 1'), { name: 'v-new', version: v0 + 1 });
+    const stale = await srv.request('PATCH', 'item(1)', { body: { name: 'stale' }, headers: { 'If-Match': etag } });
+    assert.equal(stale.status, 412);
+    assert.equal(((await json(stale))['error'] as { code: string }).code, 'PreconditionFailed');
+    const staleDel = await srv.request('DELETE', 'item(1)', { headers: { 'If-Match': etag } });
+    assert.equal(staleDel.status, 412);
+    assert.deepEqual(await row('select name, version from item where id = 1'), { name: 'v-new', version: v0 + 1 });
+    // strong form, a list, and * all match
+    const strong = newTag.replace(/^W\//, '');
+    const r2 = await srv.request('PATCH', 'item(1)', { body: { qty: 5 }, headers: { 'If-Match': `W/"nope", ${strong}` } });
+    assert.equal(r2.status, 204);
+    const r3 = await srv.request('PATCH', 'item(1)', { body: { qty: 6 }, headers: { 'If-Match': '*' } });
+    assert.equal(r3.status, 204);
+    assert.deepEqual(await row('select qty, version from item where id = 1'), { qty: 6, version: v0 + 3 });
+  });
+
+  it('content-hash ETag (no version column): PUT and DELETE with If-Match', async () => {
+    await db.query("insert into plain values (60, 'sixty', 60)");
+    const etag = (await srv.get('plain(60)')).headers.get('etag')!;
+    const r = await srv.request('PUT', 'plain(60)', { body: { label: 'SIXTY' }, headers: { 'If-Match': etag } });
+    assert.equal(r.status, 204);
+    assert.deepEqual(await row('select label, n from plain where id = 60'), { label: 'SIXTY', n: null });
+    assert.equal((await srv.request('DELETE', 'plain(60)', { headers: { 'If-Match': etag } })).status, 412);
+    assert.ok(await row('select 1 from plain where id = 60'));
+    assert.equal((await srv.request('DELETE', 'plain(60)', { headers: { 'If-Match': r.headers.get('etag')! } })).status, 204);
+    assert.equal(await row('select 1 from plain where id = 60'), undefined);
+  });
+
+  it('428 without If-Match when the set requires it; accepted with it', async () => {
+    const r = await srv.request('PATCH', 'locked(1)', { body: { v: 'y' } });
+    assert.equal(r.status, 428);
+    assert.equal((await srv.request('DELETE', 'locked(1)')).status, 428);
+    assert.equal((await row('select v from locked where id = 1'))!['v'], 'x');
+    const etag = (await srv.get('locked(1)')).headers.get('etag')!;
+    assert.equal((await srv.request('PATCH', 'locked(1)', { body: { v: 'y' }, headers: { 'If-Match': etag } })).status, 204);
+    assert.equal((await row('select v from locked where id = 1'))!['v'], 'y');
+  });
+
+  it('400 for a malformed If-Match', async () => {
+    assert.equal((await srv.request('PATCH', 'plain(1)', { body: { n: 1 }, headers: { 'If-Match': 'abc' } })).status, 400);
+  });
+});
