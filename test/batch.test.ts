@@ -1,0 +1,193 @@
+/**
+ * $batch end to end: multipart/mixed (4.0) and JSON (4.01) batches with reads, change sets /
+ * atomicity groups that land entirely or not at all (checked in the database), Content-ID and request-id
+ * references, stop-at-first-failure vs odata.continue-on-error, permissions per inner request, and the
+ * cap on requests per batch.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDb, type TestDb } from './helpers/db.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+const FIXTURE = `
+create table item (id serial primary key, name text not null, qty int not null default 0 check (qty >= 0));
+insert into item (name, qty) values ('a', 1), ('b', 2);
+create table note (id int primary key, item_id int not null references item(id), text text);
+create view item_view as select id, name from item;
+`;
+
+let db: TestDb;
+let srv: TestServer;
+before(async () => {
+  db = await createTestDb(FIXTURE);
+  srv = await startTestServer(db.url, { expose: ['public.item', 'public.note', 'public.item_view'], batch: { maxRequests: 5 } });
+});
+after(async () => {
+  await srv?.stop();
+  await db?.drop();
+});
+
+const CRLF = '\r\n';
+function httpPart(method: string, url: string, opts: { body?: unknown; headers?: Record<string, string>; contentId?: string } = {}): string {
+  const mime = ['Content-Type: application/http', 'Content-Transfer-Encoding: binary', ...(opts.contentId ? [`Content-ID: ${opts.contentId}`] : [])];
+  const headers = Object.entries({ ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers ?? {}) }).map(([k, v]) => `${k}: ${v}`);
+  const body = opts.body === undefined ? '' : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  return [...mime, '', `${method} ${url} HTTP/1.1`, ...headers, '', body].join(CRLF);
+}
+function multipart(boundary: string, parts: string[]): string {
+  return parts.map((p) => `--${boundary}${CRLF}${p}${CRLF}`).join('') + `--${boundary}--${CRLF}`;
+}
+function changeset(boundary: string, parts: string[]): string {
+  return `Content-Type: multipart/mixed; boundary=${boundary}${CRLF}${CRLF}${multipart(boundary, parts)}`;
+}
+async function postBatch(body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return srv.request('POST', '$batch', { body, headers: { 'Content-Type': 'multipart/mixed; boundary=batch_1', ...headers } });
+}
+/** Splits a multipart response into the status lines of its (nested) parts, in order. */
+function statuses(text: string): number[] {
+  return [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+}
+const items = async (): Promise<{ id: number; name: string; qty: number }[]> => db.query('select id, name, qty from item order by id');
+
+describe('multipart $batch', () => {
+  it('runs reads and a change set with a Content-ID reference; responses in order', async () => {
+    const body = multipart('batch_1', [
+      httpPart('GET', 'item(1)', { headers: { Accept: 'application/json' } }),
+      changeset('cs_1', [
+        httpPart('POST', 'item', { body: { name: 'created', qty: 5 }, contentId: '1' }),
+        httpPart('PATCH', '$1', { body: { qty: 6 }, contentId: '2' }),
+        httpPart('POST', `${srv.root}note`, { body: { id: 1, item_id: 1, text: 'abs url' }, contentId: '3' }),
+      ]),
+      httpPart('GET', '/odata/v4/item?$filter=name%20eq%20%27created%27&$select=name,qty'),
+    ]);
+    const r = await postBatch(body);
+    assert.equal(r.status, 200);
+    const ct = r.headers.get('content-type')!;
+    assert.match(ct, /^multipart\/mixed; boundary=batchresponse_/);
+    const text = await r.text();
+    assert.deepEqual(statuses(text), [200, 201, 204, 201, 200]);
+    assert.match(text, /changesetresponse_/);
+    assert.match(text, /Content-ID: 1\r\n/);
+    assert.match(text, /"name" ?: ?"a"/);
+    assert.match(text, /"name" ?: ?"created", "qty" ?: ?6\}\]\}/);
+    const row = (await db.query("select qty from item where name = 'created'"))[0];
+    assert.deepEqual(row, { qty: 6 });
+    assert.equal((await db.query('select count(*)::int as n from note'))[0]!['n'], 1);
+  });
+
+  it('a change set whose third request fails rolls back the first two; one error response for the set', async () => {
+    const before_ = await items();
+    const body = multipart('batch_1', [
+      changeset('cs_2', [
+        httpPart('POST', 'item', { body: { name: 'rolled back', qty: 1 }, contentId: '1' }),
+        httpPart('PATCH', 'item(2)', { body: { qty: 100 }, contentId: '2' }),
+        httpPart('PATCH', 'item(1)', { body: { qty: -5 }, contentId: '3' }), // check constraint
+      ]),
+      httpPart('GET', 'item(1)'),
+    ]);
+    const r = await postBatch(body);
+    assert.equal(r.status, 200);
+    const text = await r.text();
+    // stops at the failed change set (no odata.continue-on-error): one 400, no further responses
+    assert.deepEqual(statuses(text), [400]);
+    assert.match(text, /Content-ID: 3/);
+    assert.match(text, /check constraint/);
+    assert.deepEqual(await items(), before_);
+  });
+
+  it('with odata.continue-on-error the following requests run', async () => {
+    const body = multipart('batch_1', [httpPart('GET', 'item(999)'), httpPart('PATCH', 'item(2)', { body: { name: 'bb' } }), httpPart('GET', 'nosuch')]);
+    const r = await postBatch(body, { Prefer: 'odata.continue-on-error' });
+    assert.equal(r.headers.get('preference-applied'), 'odata.continue-on-error');
+    assert.deepEqual(statuses(await r.text()), [404, 204, 404]);
+    assert.equal((await db.query('select name from item where id = 2'))[0]!['name'], 'bb');
+    const r2 = await postBatch(body.replace('"bb"', '"bbb"'));
+    assert.deepEqual(statuses(await r2.text()), [404]);
+    assert.equal((await db.query('select name from item where id = 2'))[0]!['name'], 'bb');
+  });
+
+  it('inner requests get the same answers as standalone ones (405 on a view, 404 unknown set)', async () => {
+    const body = multipart('batch_1', [httpPart('POST', 'item_view', { body: { name: 'x' } })]);
+    const text = await (await postBatch(body)).text();
+    assert.deepEqual(statuses(text), [405]);
+    assert.match(text, /Allow: GET, HEAD/);
+  });
+
+  it('400 over batch.maxRequests, nothing runs; 415 for another media type; 400 without boundary', async () => {
+    const before_ = await items();
+    const parts = Array.from({ length: 6 }, (_, i) => httpPart('POST', 'item', { body: { name: `cap${i}` } }));
+    const r = await postBatch(multipart('batch_1', parts));
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as { error: { message: string } }).error.message, /at most 5/);
+    assert.deepEqual(await items(), before_);
+    assert.equal((await srv.request('POST', '$batch', { body: 'x', headers: { 'Content-Type': 'text/plain' } })).status, 415);
+    assert.equal((await srv.request('POST', '$batch', { body: 'x', headers: { 'Content-Type': 'multipart/mixed' } })).status, 400);
+  });
+
+  it('malformed multipart is a 400', async () => {
+    const r = await postBatch(`--batch_1${CRLF}${httpPart('GET', 'item(1)')}${CRLF}`); // no closing delimiter
+    assert.equal(r.status, 400);
+  });
+});
+
+describe('JSON $batch', () => {
+  it('runs requests, an atomicity group with a $id reference, and embeds bodies as JSON', async () => {
+    const r = await srv.request('POST', '$batch', {
+      body: {
+        requests: [
+          { id: 'r1', method: 'get', url: 'item(1)' },
+          { id: 'c1', atomicityGroup: 'g1', method: 'post', url: 'item', body: { name: 'json-created', qty: 3 } },
+          { id: 'c2', atomicityGroup: 'g1', dependsOn: ['c1'], method: 'patch', url: '$c1', body: { qty: 4 }, headers: { Prefer: 'return=representation' } },
+          { id: 'r2', method: 'get', url: 'item/$count' },
+        ],
+      },
+    });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type')!, /^application\/json/);
+    const { responses } = (await r.json()) as { responses: { id: string; status: number; headers: Record<string, string>; body?: unknown }[] };
+    assert.deepEqual(responses.map((x) => [x.id, x.status]), [['r1', 200], ['c1', 201], ['c2', 200], ['r2', 200]]);
+    assert.equal((responses[0]!.body as { name: string }).name, 'a');
+    assert.match(responses[1]!.headers['location']!, /item\(\d+\)$/);
+    assert.equal((responses[2]!.body as { qty: number }).qty, 4);
+    const count = Number((await db.query('select count(*)::int as n from item'))[0]!['n']);
+    assert.equal(Number(responses[3]!.body), count);
+    assert.deepEqual((await db.query("select qty from item where name = 'json-created'"))[0], { qty: 4 });
+  });
+
+  it('a failing atomicity group rolls back entirely; dependents get 424', async () => {
+    const before_ = await items();
+    const r = await srv.request('POST', '$batch', {
+      headers: { Prefer: 'odata.continue-on-error' },
+      body: {
+        requests: [
+          { id: 'a', atomicityGroup: 'g', method: 'post', url: 'item', body: { name: 'nope1' } },
+          { id: 'b', atomicityGroup: 'g', method: 'patch', url: 'item(1)', body: { qty: 50 } },
+          { id: 'c', atomicityGroup: 'g', method: 'post', url: 'item', body: { name: 'nope2', unknown: 1 } },
+          { id: 'd', dependsOn: ['g'], method: 'patch', url: 'item(2)', body: { qty: 7 } },
+          { id: 'e', method: 'get', url: 'item(2)' },
+        ],
+      },
+    });
+    const { responses } = (await r.json()) as { responses: { id: string; status: number; body?: { error?: { code: string } } }[] };
+    assert.deepEqual(responses.map((x) => [x.id, x.status]), [['a', 424], ['b', 424], ['c', 400], ['d', 424], ['e', 200]]);
+    assert.equal(responses[2]!.body!.error!.code, 'InvalidBody');
+    assert.deepEqual(await items(), before_);
+  });
+
+  it('keeps every digit of numbers in inner bodies', async () => {
+    const r = await srv.request('POST', '$batch', {
+      body: '{"requests":[{"id":"1","method":"POST","url":"note","body":{"id":9007199254740993,"item_id":1}}]}',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    const { responses } = (await r.json()) as { responses: { status: number; body: { error: { message: string } } }[] };
+    // int column: 9007199254740993 is out of the Int32 range and is refused, not rounded
+    assert.equal(responses[0]!.status, 400);
+    assert.equal((await db.query('select count(*)::int as n from note where id > 1000'))[0]!['n'], 0);
+  });
+
+  it('400 for a malformed JSON batch and over the cap', async () => {
+    assert.equal((await srv.request('POST', '$batch', { body: { requests: [{ id: '1', url: 'item' }] } })).status, 400);
+    const many = Array.from({ length: 6 }, (_, i) => ({ id: String(i), method: 'get', url: 'item' }));
+    assert.equal((await srv.request('POST', '$batch', { body: { requests: many } })).status, 400);
+  });
+});
