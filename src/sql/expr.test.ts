@@ -73,7 +73,10 @@ const CASES: readonly [string, string, unknown[]][] = [
   ["Created sub duration'PT1H' lt Created", "((t.created - $1::interval) < t.created)", ["PT1H"]],
   ["Created sub Created eq duration'PT0S'", "((t.created - t.created) = $1::interval)", ["PT0S"]],
   ["Span eq 'P1D'", "(t.span = $1::interval)", ["P1D"]],
-  ["Span eq duration'-P1DT2H'", "(t.span = $1::interval)", ["-P1DT2H"]],
+  // PostgreSQL rejects '-P1DT2H'; the sign moves into every field
+  ["Span eq duration'-P1DT2H'", "(t.span = $1::interval)", ["P-1DT-2H"]],
+  ["Span eq duration'-PT1.5S'", "(t.span = $1::interval)", ["PT-1.5S"]],
+  ["Span in (duration'-P1D',duration'PT1H')", "(t.span = ANY($1::interval[]))", [["P-1D", "PT1H"]]],
   ["Photo eq binary'AAE='", "(t.photo = decode($1::text, 'base64'))", ["AAE="]],
   ["Name in ('a','b',null)", "(t.name = ANY($1::text[]) OR t.name IS NULL)", [["a","b"]]],
   ["Name in ('a')", "(t.name = ANY($1::text[]))", [["a"]]],

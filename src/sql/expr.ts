@@ -47,7 +47,17 @@ function param(ctx: SqlContext, value: unknown, cast: string): string {
   return `$${ctx.params.length}::${cast}`;
 }
 
+/**
+ * An OData duration as PostgreSQL's interval input reads it: PostgreSQL accepts ISO 8601 with signed
+ * fields ('P-1DT-2H') but not a leading sign ('-P1DT2H' is a syntax error), so the sign moves inside.
+ */
+export function pgInterval(duration: string): string {
+  if (!duration.startsWith('-')) return duration;
+  return duration.slice(1).replace(/(\d+(?:\.\d+)?)([DHMS])/g, '-$1$2');
+}
+
 function constSql(value: ConstValue, type: EdmType, ctx: SqlContext): string {
+  if (type === 'Edm.Duration' && typeof value === 'string') return param(ctx, pgInterval(value), 'interval');
   if (type === 'Edm.Binary') {
     ctx.params.push(value);
     return `decode($${ctx.params.length}::text, 'base64')`;
@@ -258,7 +268,12 @@ function inList(e: Extract<TypedExpr, { kind: 'in' }>, ctx: SqlContext, exact: b
   const v = compileValue(e.operand, ctx);
   const parts: string[] = [];
   if (e.values.length > 0) {
-    const values = e.elemType === 'Edm.Binary' ? e.values.map((b) => Buffer.from(String(b), 'base64')) : e.values;
+    const values =
+      e.elemType === 'Edm.Binary'
+        ? e.values.map((b) => Buffer.from(String(b), 'base64'))
+        : e.elemType === 'Edm.Duration'
+          ? e.values.map((d) => pgInterval(String(d)))
+          : e.values;
     parts.push(`${v} = ANY(${param(ctx, values, `${PARAM_CAST[e.elemType]}[]`)})`);
   }
   if (e.hasNull) parts.push(`${v} IS NULL`);

@@ -62,6 +62,27 @@ describe('keysetCondition', () => {
   });
 });
 
+describe('keysetCondition: parameters', () => {
+  it('pushes no parameter for a left-out disjunct (null in a descending term after a valued term)', () => {
+    // $orderby=n,d desc after (n=-1, d=null, id=21): the "d beyond null" disjunct is empty; its prefix
+    // "n = $x" must not leave an unused, untyped parameter behind
+    const params: unknown[] = [];
+    const sql = keysetCondition(
+      [
+        { value: 't.n', desc: false, nullable: true, cast: 'numeric' },
+        { value: 't.d', desc: true, nullable: true, cast: 'float8' },
+        { value: 't.id', desc: false, nullable: false, cast: 'int4' },
+      ],
+      ['-1', null, '21'],
+      params,
+    );
+    assert.equal(sql, '(t.n > $1::numeric or (t.n = $2::numeric and t.d is null and t.id > $3::int4))');
+    assert.deepEqual(params, ['-1', '-1', '21']);
+    const used = new Set([...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    assert.equal(used.size, params.length);
+  });
+});
+
 describe('collectionSql', () => {
   const base: CollectionPlan = {
     kind: 'collection',

@@ -74,22 +74,24 @@ export function keysetCondition(order: readonly OrderSql[], after: readonly (str
   }
   const ors: string[] = [];
   for (let i = 0; i < order.length; i++) {
-    const ands: string[] = [];
-    for (let j = 0; j < i; j++) {
-      const v = after[j]!;
-      ands.push(v === null ? `${order[j]!.value} is null` : `${order[j]!.value} = ${p(v, order[j]!.cast)}`);
-    }
     const o = order[i]!;
     const v = after[i]!;
-    let beyond: string | undefined;
+    // null comes first ascending: everything non-null is after it; descending: nothing is after it.
+    // Decide before pushing any parameter: a parameter of a left-out disjunct would reach PostgreSQL
+    // unused and untyped ("could not determine data type of parameter").
+    if (v === null && o.desc) continue;
+    const ands: string[] = [];
+    for (let j = 0; j < i; j++) {
+      const w = after[j]!;
+      ands.push(w === null ? `${order[j]!.value} is null` : `${order[j]!.value} = ${p(w, order[j]!.cast)}`);
+    }
+    let beyond: string;
     if (v === null) {
-      // null comes first ascending: everything non-null is after it; descending: nothing is after it
-      beyond = o.desc ? undefined : `${o.value} is not null`;
+      beyond = `${o.value} is not null`;
     } else {
       const cmp = `${o.value} ${o.desc ? '<' : '>'} ${p(v, o.cast)}`;
       beyond = o.nullable && o.desc ? `(${cmp} or ${o.value} is null)` : cmp;
     }
-    if (beyond === undefined) continue;
     ands.push(beyond);
     ors.push(ands.length === 1 ? ands[0]! : `(${ands.join(' and ')})`);
   }
