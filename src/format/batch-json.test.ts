@@ -1,0 +1,45 @@
+/**
+ * The JSON $batch format: shape checks, atomicity groups (adjacent only), bodies re-serialised without
+ * losing digits, and the response document embedding inner JSON bodies.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'lossless-json';
+import { ODataError } from '../errors/odata-error.js';
+import { parseJsonBatch, serializeJsonBatch } from './batch-json.js';
+
+describe('JSON batch', () => {
+  it('groups adjacent requests of an atomicity group and keeps number text', () => {
+    const units = parseJsonBatch(
+      parse('{"requests":[{"id":"1","method":"get","url":"a"},{"id":"2","atomicityGroup":"g","method":"post","url":"a","body":{"n":12345678901234567890.5}},{"id":"3","atomicityGroup":"g","method":"delete","url":"$2","dependsOn":["2"],"headers":{"If-Match":"*"}}]}'),
+    );
+    assert.deepEqual(units.map((u) => u.kind), ['request', 'changeset']);
+    if (units[1]!.kind !== 'changeset') throw new Error('shape');
+    const [p, d] = units[1]!.requests;
+    assert.equal(p!.method, 'POST');
+    assert.equal(p!.body, '{"n":12345678901234567890.5}');
+    assert.equal(p!.headers.get('content-type'), 'application/json');
+    assert.equal(d!.headers.get('if-match'), '*');
+    assert.deepEqual(d!.dependsOn, ['2']);
+  });
+  it('refuses malformed documents, duplicate ids, non-adjacent groups', () => {
+    const bad = [
+      '{}',
+      '{"requests":[{"id":"1","url":"a"}]}',
+      '{"requests":[{"id":"1","method":"trace","url":"a"}]}',
+      '{"requests":[{"id":"1","method":"get","url":"a"},{"id":"1","method":"get","url":"a"}]}',
+      '{"requests":[{"id":"1","atomicityGroup":"g","method":"post","url":"a"},{"id":"2","method":"get","url":"a"},{"id":"3","atomicityGroup":"g","method":"post","url":"a"}]}',
+    ];
+    for (const b of bad) assert.throws(() => parseJsonBatch(parse(b)), ODataError, b);
+  });
+  it('serialises responses, embedding JSON bodies as they are', () => {
+    assert.equal(
+      serializeJsonBatch([
+        { id: '1', status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"n":12345678901234567890.5}' },
+        { id: '2', status: 204, headers: { ETag: 'W/"x"' }, atomicityGroup: 'g' },
+        { id: '3', status: 200, headers: { 'Content-Type': 'text/plain' }, body: '42' },
+      ]),
+      '{"responses":[{"id":"1","status":200,"headers":{"content-type":"application/json"},"body":{"n":12345678901234567890.5}},{"id":"2","atomicityGroup":"g","status":204,"headers":{"etag":"W/\\"x\\""}},{"id":"3","status":200,"headers":{"content-type":"text/plain"},"body":"42"}]}',
+    );
+  });
+});
