@@ -23,8 +23,10 @@ export interface PagingInput {
 export function planSelection(set: EntitySet, opts: QueryOptions): { select: readonly Column[]; explicit: boolean } {
   if (opts.select === undefined) return { select: set.columns, explicit: false };
   const items = parseSelect(opts.select);
+  // Plan every item even beside '*': an unknown (or unexposed) property is a 400 either way.
+  const select = planSelect(items, set);
   if (items.some((i) => i.kind === 'star')) return { select: set.columns, explicit: false };
-  return { select: planSelect(items, set), explicit: true };
+  return { select, explicit: true };
 }
 
 export function planWhere(set: EntitySet, opts: QueryOptions, limits: ParseLimits): Pick<CollectionPlan, 'filter' | 'search'> {
