@@ -124,6 +124,26 @@ describe('multipart $batch', () => {
     assert.equal((await srv.request('POST', '$batch', { body: 'x', headers: { 'Content-Type': 'multipart/mixed' } })).status, 400);
   });
 
+  it("the outer request's user applies to every inner request: 403 for a set it may not write, 404 for one it may not read", async () => {
+    const auth = await startTestServer(db.url, {
+      expose: ['public.item', 'public.note'],
+      auth: { open: false, users: [{ name: 'r', password: 'reader-secret-1234', read: ['item'], write: [] }] },
+    });
+    try {
+      const before_ = await items();
+      const body = multipart('batch_1', [httpPart('GET', 'item(1)'), httpPart('PATCH', 'item(1)', { body: { qty: 9 } }), httpPart('GET', 'note')]);
+      const r = await auth.request('POST', '$batch', {
+        body,
+        headers: { 'Content-Type': 'multipart/mixed; boundary=batch_1', Prefer: 'odata.continue-on-error', Authorization: `Basic ${Buffer.from('r:reader-secret-1234').toString('base64')}` },
+      });
+      assert.equal(r.status, 200);
+      assert.deepEqual(statuses(await r.text()), [200, 403, 404]);
+      assert.deepEqual(await items(), before_);
+    } finally {
+      await auth.stop();
+    }
+  });
+
   it('malformed multipart is a 400', async () => {
     const r = await postBatch(`--batch_1${CRLF}${httpPart('GET', 'item(1)')}${CRLF}`); // no closing delimiter
     assert.equal(r.status, 400);
