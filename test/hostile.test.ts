@@ -531,20 +531,12 @@ describe('unexposed behaves as nonexistent (issue point 4)', () => {
     const d = await raw('PATCH', 'canary(1)', {}, JSON.stringify({ hidden_tokex: 'x' }));
     assert.equal(c.status, d.status, `${c.body} vs ${d.body}`);
     assert.equal(c.body.split('hidden_token').join('X'), d.body.split('hidden_tokex').join('X'));
-    if (c.status !== 501) assert.ok(c.status >= 400 && c.status < 500, c.body);
+    assert.ok(c.status >= 400 && c.status < 500, c.body);
   });
 });
 
 describe('hostile JSON bodies (writes)', () => {
-  let writes = false;
-  before(async () => {
-    const r = await raw('POST', 'victim', {}, JSON.stringify({ id: 1000, v: 'probe', n: 1 }));
-    writes = r.status === 201;
-    if (writes) await raw('DELETE', 'victim(1000)');
-  });
-
-  it('payloads in body values are stored as data, exactly', async (t) => {
-    if (!writes) return t.skip('the write handler is not there yet');
+  it('payloads in body values are stored as data, exactly', async () => {
     let id = 2000;
     for (const p of PAYLOADS) {
       id++;
@@ -563,8 +555,7 @@ describe('hostile JSON bodies (writes)', () => {
     }
   });
 
-  it('payloads in body keys, types and structure are 4xx', async (t) => {
-    if (!writes) return t.skip('the write handler is not there yet');
+  it('payloads in body keys, types and structure are 4xx', async () => {
     const bodies: string[] = [
       ...PAYLOADS.map((p) => JSON.stringify({ id: 3001, [p]: 1 })),
       ...PAYLOADS.map((p) => JSON.stringify({ id: p, v: 'x' })),
@@ -593,13 +584,146 @@ describe('hostile JSON bodies (writes)', () => {
     assert.deepEqual(cols.map((c) => c['column_name']), ['id', 'v', 'n']);
   });
 
-  it('hostile keys on write URLs are 4xx and touch nothing', async (t) => {
-    if (!writes) return t.skip('the write handler is not there yet');
+  it('hostile keys on write URLs are 4xx and touch nothing', async () => {
     for (const p of PAYLOADS) {
       for (const m of ['PATCH', 'PUT', 'DELETE']) {
         const r = await raw(m, `canary(${e(p)})`, {}, m === 'DELETE' ? undefined : JSON.stringify({ name: 'x' }));
         assertSafe(r, `${m} canary(${p})`, false, p);
       }
+    }
+  });
+});
+
+describe('hostile $batch requests', () => {
+  interface Inner {
+    id: string;
+    status: number;
+    body?: unknown;
+  }
+  async function jsonBatch(requests: unknown[], prefer = 'odata.continue-on-error'): Promise<{ r: Res; inner: Inner[] }> {
+    const r = await raw('POST', '$batch', { Accept: 'application/json', Prefer: prefer }, JSON.stringify({ requests }));
+    let inner: Inner[] = [];
+    if (r.status === 200) inner = (JSON.parse(r.body) as { responses: Inner[] }).responses;
+    return { r, inner };
+  }
+  function assertInnerSafe(x: Inner, what: string, ok200 = false, echo?: string): void {
+    assertSafe({ status: x.status, headers: {}, body: JSON.stringify(x.body ?? null) }, what, ok200, echo);
+  }
+
+  it('payloads in inner URLs are 4xx per request (or harmless data), the batch itself 200', async () => {
+    const positions = POSITIONS.filter((pos) => !pos.headers && !pos.method);
+    for (const pos of positions) {
+      const requests = PAYLOADS.map((p, i) => ({ id: String(i), method: 'GET', url: pos.path(p) }));
+      const { r, inner } = await jsonBatch(requests);
+      assertSafe(r, `batch ${pos.name}`, true);
+      if (r.status !== 200) continue; // e.g. the batch parser refused a URL as a whole
+      assert.equal(inner.length, requests.length, pos.name);
+      for (const x of inner) {
+        const p = PAYLOADS[Number(x.id)]!;
+        assertInnerSafe(x, `batch ${pos.name} <- ${JSON.stringify(p)}`, pos.ok200 === true || pos.name === 'entity set, raw', p);
+      }
+    }
+  });
+
+  it('inner URLs outside the service root, nested batches and reference tricks are 4xx', async () => {
+    const urls = [
+      'http://evil.example/odata/v4/canary', '//evil.example/canary', 'file:///etc/passwd', '/healthz', '/odata/v4x/canary',
+      '/odata/v4/../odata/v4/canary', '$batch', '/odata/v4/$batch', '$1', "$1); drop table canary;--", '$metadata/../canary',
+      'javascript:alert(1)', '', ' ', '\\evil\\share', 'canary\r\nX-Injected: 1', 'other.secret', 'unexposed(1)',
+    ];
+    const { r, inner } = await jsonBatch(urls.map((url, i) => ({ id: `u${i}`, method: 'GET', url })));
+    assertSafe(r, 'batch of bad URLs', true);
+    if (r.status === 200) {
+      for (const x of inner) {
+        const url = urls[Number(x.id.slice(1))]!;
+        assertInnerSafe(x, `inner url ${JSON.stringify(url)}`, url === '/odata/v4/../odata/v4/canary' || url === '$metadata/../canary' || url === '', url);
+      }
+    }
+    for (const m of ['TRACE', 'CONNECT', 'FOO BAR', "GET' OR 1=1", '']) {
+      const b = await jsonBatch([{ id: '1', method: m, url: 'canary' }]);
+      assertSafe(b.r, `method ${m}`, true);
+      for (const x of b.inner) assertInnerSafe(x, `inner method ${m}`);
+    }
+  });
+
+  it('a long or deeply nested query inside a batch is 400, not a crash (the URL cap does not apply there)', async () => {
+    const deep = `${'('.repeat(10_000)}true${')'.repeat(10_000)}`;
+    const ors = Array.from({ length: 5000 }, () => 'true').join(' or ');
+    const long = `name eq '${'x'.repeat(100 * 1024)}'`;
+    const { r, inner } = await jsonBatch([
+      { id: 'deep', method: 'GET', url: `canary?$filter=${encodeURIComponent(deep)}` },
+      { id: 'ors', method: 'GET', url: `canary?$filter=${encodeURIComponent(ors)}` },
+      { id: 'long', method: 'GET', url: `canary?$filter=${encodeURIComponent(long)}` },
+      { id: 'search', method: 'GET', url: `canary?$search=${'('.repeat(10_000)}a${')'.repeat(10_000)}` },
+    ]);
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    const by = new Map(inner.map((x) => [x.id, x]));
+    assert.equal(by.get('deep')?.status, 400);
+    assert.equal(by.get('ors')?.status, 400);
+    assert.equal((by.get('deep')?.body as { error: { code: string } }).error.code, 'QueryTooComplex');
+    assert.equal(by.get('long')?.status, 200, 'a long literal is data: an empty result');
+    assert.equal(by.get('search')?.status, 400);
+  });
+
+  it('structural junk: too many requests, dependency cycles, bad ids, huge bodies', async () => {
+    const many = await jsonBatch(Array.from({ length: 10_000 }, (_, i) => ({ id: String(i), method: 'GET', url: 'canary' })));
+    assertSafe(many.r, '10,000 requests');
+    const cycle = await jsonBatch([
+      { id: 'a', method: 'PATCH', url: 'victim(1)', body: { v: 'cycle' }, dependsOn: ['b'] },
+      { id: 'b', method: 'PATCH', url: 'victim(1)', body: { v: 'cycle' }, dependsOn: ['a'] },
+    ]);
+    // JSON Format 19.1: dependsOn names *preceding* requests, so a forward reference (and thus any cycle)
+    // should make the batch a 400. Today the forward reference is not checked and 'a' runs; no loop, no
+    // crash, which is what this suite guards. (Reported to the batch owner.)
+    assertSafe(cycle.r, 'dependsOn cycle', true);
+    for (const x of cycle.inner) assert.ok(x.status < 500, `dependsOn cycle member: ${JSON.stringify(x)}`);
+    const self = await jsonBatch([{ id: 'a', method: 'GET', url: 'canary', dependsOn: ['a'] }]);
+    assertSafe(self.r, 'self dependency', true);
+    for (const x of self.inner) assertInnerSafe(x, 'self dependency', true);
+    const docs = [
+      '{"requests": {}}', '{"requests": [null]}', '{"requests": [{"id": 1, "method": "GET", "url": "canary"}]}',
+      '{"requests": [{"id": "1", "method": "GET", "url": ["canary"]}]}', '{"requests": [{"id": "1", "method": "GET", "url": "canary", "headers": {"a": 1}}]}',
+      '{"requests": [{"id": "1", "method": "GET", "url": "canary", "atomicityGroup": "\' OR 1=1--"}]}', '[]', 'null', '{', '{"requests": []}',
+      `{"requests": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, '{"requests": [{"id": "__proto__", "method": "GET", "url": "canary"}]}',
+    ];
+    for (const d of docs) {
+      const r = await raw('POST', '$batch', { Accept: 'application/json' }, d);
+      assertSafe(r, `batch document ${d.slice(0, 60)}`, true);
+    }
+    const huge = await raw('POST', '$batch', { Accept: 'application/json' }, JSON.stringify({ requests: [{ id: '1', method: 'POST', url: 'victim', body: { id: 9, v: 'x'.repeat(9 * 1024 * 1024) } }] }));
+    assert.equal(huge.status, 413, huge.body.slice(0, 200));
+    assertSafe(huge, 'body over the cap');
+    const hugeWrite = await raw('POST', 'victim', {}, JSON.stringify({ id: 9, v: 'x'.repeat(9 * 1024 * 1024) }));
+    assert.equal(hugeWrite.status, 413, hugeWrite.body.slice(0, 200));
+  });
+
+  it('multipart junk: no boundary, wrong boundary, nested change sets, smuggled part headers', async () => {
+    const mp = (boundary: string, body: string, ct = `multipart/mixed;boundary=${boundary}`): Promise<Res> => raw('POST', '$batch', { 'Content-Type': ct }, body);
+    const part = (req: string): string => `Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n${req}\r\n`;
+    const cases: [string, Promise<Res>][] = [
+      ['no boundary', mp('b', `--b\r\n${part('GET canary HTTP/1.1')}--b--`, 'multipart/mixed')],
+      ['wrong boundary', mp('b', `--x\r\n${part('GET canary HTTP/1.1')}--x--`)],
+      ['no closing delimiter', mp('b', `--b\r\n${part('GET canary HTTP/1.1')}`)],
+      ['empty body', mp('b', '')],
+      ['boundary of 200 chars', mp('b'.repeat(200), `--${'b'.repeat(200)}\r\n${part('GET canary HTTP/1.1')}--${'b'.repeat(200)}--`)],
+      ['boundary with regex characters', mp('a.*+?(', `--a.*+?(\r\n${part('GET canary HTTP/1.1')}--a.*+?(--`)],
+      ['inner request line junk', mp('b', `--b\r\n${part("GET canary?$filter=name eq '' OR 1=1--' HTTP/1.1")}--b--`)],
+      ['inner header injection', mp('b', `--b\r\n${part('GET canary HTTP/1.1\r\nAccept: application/json\rX-Injected: 1')}--b--`)],
+      ['inner absolute URL elsewhere', mp('b', `--b\r\n${part('GET http://evil.example/x HTTP/1.1')}--b--`)],
+      ['inner unexposed', mp('b', `--b\r\n${part('GET other.secret HTTP/1.1')}--b\r\n${part('GET canary(1)/hidden_token HTTP/1.1')}--b--`)],
+      [
+        'change set inside a change set',
+        mp('b', `--b\r\nContent-Type: multipart/mixed;boundary=c\r\n\r\n--c\r\nContent-Type: multipart/mixed;boundary=d\r\n\r\n--d\r\n${part('DELETE canary(1) HTTP/1.1')}--d--\r\n--c--\r\n--b--`),
+      ],
+      ['GET inside a change set', mp('b', `--b\r\nContent-Type: multipart/mixed;boundary=c\r\n\r\n--c\r\n${part('GET canary HTTP/1.1')}--c--\r\n--b--`)],
+      ['10,000 parts', mp('b', `${Array.from({ length: 10_000 }, () => `--b\r\n${part('GET canary HTTP/1.1')}`).join('')}--b--`)],
+      ['part without headers', mp('b', '--b\r\n\r\n\r\n--b--')],
+      ['binary junk', mp('b', `--b\r\n${'\u0000\u00ff'.repeat(1000)}\r\n--b--`)],
+    ];
+    for (const [name, p] of cases) {
+      const r = await p;
+      assertSafe(r, `multipart ${name}`, true);
+      assert.doesNotMatch(r.body, /X-Injected/);
     }
   });
 });
