@@ -5,13 +5,21 @@
  * and stops it afterwards, so a fresh machine needs nothing installed.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbedded } from '../src/db/embedded.js';
 
+/** Every *.test.ts under a folder (node 20's test runner does not expand globs itself). */
+function testFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.test.ts') && !f.split(path.sep).includes('node_modules'))
+    .map((f) => path.join(dir, f))
+    .sort();
+}
+
 const args = process.argv.slice(2);
-const files = args.length > 0 ? args : ['src/**/*.test.ts', 'test/**/*.test.ts'];
+const files = args.length > 0 ? args : [...testFiles('src'), ...testFiles('test')];
 
 let stop: (() => Promise<void>) | undefined;
 let dir: string | undefined;
