@@ -81,6 +81,9 @@ const CASES: readonly [string, string, unknown[]][] = [
   ["Name in ('a','b',null)", "(t.name = ANY($1::text[]) OR t.name IS NULL)", [["a","b"]]],
   ["Name in ('a')", "(t.name = ANY($1::text[]))", [["a"]]],
   ["Name in ()", "false", []],
+  // no parameter of the operand may be left behind unused (PostgreSQL cannot type it)
+  ["concat(Name,'x') in ()", "false", []],
+  ["3000000000 in ()", "false", []],
   ["Code in ('a','b')", "(t.code = ANY($1::text[]))", [["a","b"]]],
   ["Age in (1,2)", "(t.age = ANY($1::int4[]))", [["1","2"]]],
   ["not (Age in (1,2))", "(NOT coalesce(t.age = ANY($1::int4[]), false))", [["1","2"]]],
@@ -95,6 +98,9 @@ const CASES: readonly [string, string, unknown[]][] = [
   ["floor(Age) eq 1", "(t.age = $1::int4)", ["1"]],
   ["substring(Name,1,2) eq 'ab'", "(substr(t.name, greatest($1::int4, 0) + 1, greatest($2::int4, 0)) = $3::text)", ["1","2","ab"]],
   ["substring(Name,1) eq 'ab'", "(substr(t.name, greatest($1::int4, 0) + 1) = $2::text)", ["1","ab"]],
+  // substr() has no int8 overloads: Int64 arguments are clamped to int4
+  ["substring(Name,Big) eq 'ab'", "(substr(t.name, least(greatest(t.big, 0), 2147483646)::int4 + 1) = $1::text)", ["ab"]],
+  ["substring(Name,0,3000000000) eq 'ab'", "(substr(t.name, greatest($1::int4, 0) + 1, least(greatest($2::int8, 0), 2147483646)::int4) = $3::text)", ["0","3000000000","ab"]],
   ["indexof(Name,'a') eq 0", "((strpos(t.name, $1::text) - 1) = $2::int4)", ["a","0"]],
   ["length(Name) eq 3", "(char_length(t.name) = $1::int4)", ["3"]],
   ["tolower(Name) eq 'a'", "(lower(t.name) = $1::text)", ["a"]],

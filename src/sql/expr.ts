@@ -144,10 +144,12 @@ function call(fn: FunctionName, args: readonly TypedExpr[], type: EdmType, ctx: 
     case 'indexof':
       return `(strpos(${a(0)}, ${a(1)}) - 1)`;
     case 'substring': {
-      // 0-based start; a negative start counts as 0; a negative length as 0
+      // 0-based start; a negative start counts as 0; a negative length as 0. substr() takes int4 only:
+      // Int64 arguments are clamped into its range (a text is never that long) instead of failing.
       const s = a(0);
-      const start = `greatest(${a(1)}, 0) + 1`;
-      return args.length === 3 ? `substr(${s}, ${start}, greatest(${a(2)}, 0))` : `substr(${s}, ${start})`;
+      const int4 = (i: number): string => (args[i]!.type === 'Edm.Int64' ? `least(greatest(${a(i)}, 0), 2147483646)::int4` : `greatest(${a(i)}, 0)`);
+      const start = `${int4(1)} + 1`;
+      return args.length === 3 ? `substr(${s}, ${start}, ${int4(2)})` : `substr(${s}, ${start})`;
     }
     case 'tolower':
       return `lower(${a(0)})`;
@@ -265,6 +267,8 @@ function compare(e: Extract<TypedExpr, { kind: 'compare' }>, ctx: SqlContext, ex
 }
 
 function inList(e: Extract<TypedExpr, { kind: 'in' }>, ctx: SqlContext, exact: boolean): string {
+  // `x in ()` is false; return before compiling x, whose parameters would otherwise stay unused and untyped
+  if (e.values.length === 0 && !e.hasNull) return 'false';
   const v = compileValue(e.operand, ctx);
   const parts: string[] = [];
   if (e.values.length > 0) {
