@@ -105,6 +105,11 @@ const FILTERS: readonly (readonly [string, string, string?])[] = [
   ["s eq 'O''Brien'", "s = 'O''Brien'"],
   ["s eq ''", "s = ''"],
   ["c eq 'X1'", "c = 'X1'"],
+  // char(4): the padded value the payload shows finds the row too
+  ["c eq 'X1  '", "c = 'X1'"],
+  ["c ne 'X1  '", "c is distinct from 'X1'"],
+  ["c in ('X1  ','X2')", "c in ('X1', 'X2')"],
+  ["c gt 'X1 '", "c > 'X1'"],
   ["m eq 'happy'", "m = 'happy'"],
   ["m gt 'meh'", "m::text > 'meh'"],
   ["m ne 'sad'", "m is distinct from 'sad'"],

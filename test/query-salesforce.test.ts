@@ -211,6 +211,40 @@ describe('server-driven paging of a 30,000-row table', () => {
   });
 });
 
+describe('the response size cap ends pages early and paging resumes exactly', () => {
+  it('maxResponseBytes 65536: pages under the cap, every row once, in order, $top honoured', async () => {
+    const small = await startTestServer(db.url, { pageSize: 2000, server: { rootPath: '/odata/v4', maxResponseBytes: 65536 }, expose: ['public.big'] });
+    try {
+      const seen: number[] = [];
+      let next: string | undefined = `big?${'$'}filter=${encodeURIComponent('id le 6000')}&${'$'}orderby=${encodeURIComponent('score desc')}`;
+      let pages = 0;
+      while (next) {
+        const res = await small.get(next);
+        const text = await res.text();
+        assert.equal(res.status, 200, text.slice(0, 300));
+        assert.ok(Buffer.byteLength(text) <= 65536, `page of ${Buffer.byteLength(text)} bytes`);
+        const body = JSON.parse(text) as Record<string, any>;
+        seen.push(...body['value'].map((r: any) => r.id));
+        next = body['@odata.nextLink'];
+        pages++;
+        assert.ok(pages < 50);
+      }
+      assert.ok(pages > 3, `${pages} pages`);
+      assert.deepEqual(seen, await sqlIds('select id from public.big where id <= 6000 order by score desc nulls last, id'));
+      let got = 0;
+      next = `big?${'$'}top=1000&${'$'}orderby=label`;
+      while (next) {
+        const body = (await (await small.get(next)).json()) as Record<string, any>;
+        got += body['value'].length;
+        next = body['@odata.nextLink'];
+      }
+      assert.equal(got, 1000);
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe('versions and option spellings', () => {
   it('OData-MaxVersion: 4.0 -> OData-Version: 4.0 with @odata.count and @odata.nextLink', async () => {
     for (const h of [{ 'OData-MaxVersion': '4.0' }, { 'OData-MaxVersion': '4.01' }, {} as Record<string, string>]) {

@@ -234,6 +234,11 @@ function compileBool(e: TypedExpr, ctx: SqlContext, exact: boolean): string {
   }
 }
 
+/** A char(n) column (blank-padded; PostgreSQL compares it without its trailing blanks). */
+function isBpchar(e: TypedExpr): boolean {
+  return e.kind === 'column' && /^(character|bpchar)(\(|$)/.test(e.column.pgType);
+}
+
 function compare(e: Extract<TypedExpr, { kind: 'compare' }>, ctx: SqlContext, exact: boolean): string {
   const { op, left, right } = e;
   const eqLike = op === 'eq' || op === 'ne';
@@ -252,8 +257,12 @@ function compare(e: Extract<TypedExpr, { kind: 'compare' }>, ctx: SqlContext, ex
       return `((${x}) IS ${op === 'ne' ? 'NOT ' : ''}${boolKeyword(lit.value).toUpperCase()})`;
     }
   }
-  const l = compileValue(left, ctx);
-  const r = compileValue(right, ctx);
+  // a string literal meets a char(n) column as char(n): trailing blanks do not count, so the padded value
+  // the payload shows ('X1  ') finds its row, as 'X1' does (cast to text, 'X1  ' would match nothing)
+  const side = (x: TypedExpr, other: TypedExpr): string =>
+    isBpchar(other) && x.kind === 'const' && typeof x.value === 'string' ? param(ctx, x.value, 'bpchar') : compileValue(x, ctx);
+  const l = side(left, right);
+  const r = side(right, left);
   const nullable = left.nullable || right.nullable;
   if (!nullable) return `(${l} ${COMPARE_SQL[op]} ${r})`;
   if (eqLike) {
@@ -278,7 +287,7 @@ function inList(e: Extract<TypedExpr, { kind: 'in' }>, ctx: SqlContext, exact: b
         : e.elemType === 'Edm.Duration'
           ? e.values.map((d) => pgInterval(String(d)))
           : e.values;
-    parts.push(`${v} = ANY(${param(ctx, values, `${PARAM_CAST[e.elemType]}[]`)})`);
+    parts.push(`${v} = ANY(${param(ctx, values, `${isBpchar(e.operand) ? 'bpchar' : PARAM_CAST[e.elemType]}[]`)})`);
   }
   if (e.hasNull) parts.push(`${v} IS NULL`);
   if (parts.length === 0) return 'false';
