@@ -64,6 +64,27 @@ describe('PostgreSQL store', () => {
     await admin.end();
   });
 
+  test('large limits are leased in blocks: few store trips, and still exactly the limit across instances', async () => {
+    const [a, b] = await Promise.all([
+      createRateLimiter({ points: 5000, windowSeconds: 60, burst: 0, redisUrl: '', db: poolA, keyPrefix: 'lease' }),
+      createRateLimiter({ points: 5000, windowSeconds: 60, burst: 0, redisUrl: '', db: { pool: poolB }, keyPrefix: 'lease' }),
+    ]);
+    let allowed = 0;
+    let rejected = 0;
+    // 6,000 requests in waves of 40 concurrent, alternating instances
+    for (let wave = 0; wave < 150; wave++) {
+      const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).consume('user:lease')));
+      for (const r of rs) (r.allowed ? allowed++ : rejected++);
+    }
+    assert.equal(allowed, 5000, 'every leased point is spent, none beyond the limit');
+    assert.equal(rejected, 1000);
+    const row = await poolA.query<{ points: number }>(`SELECT points FROM odata_server.rate_limits WHERE key LIKE 'lease%'`);
+    assert.ok(row.rows[0]!.points >= 5000, 'the store counted the leased points');
+    await poolA.query(`DELETE FROM odata_server.rate_limits WHERE key LIKE 'lease%'`);
+    await a.close();
+    await b.close();
+  });
+
   test('two instances share the counters: 80 concurrent consumes, exactly 50 allowed', async () => {
     // Created together: both race to create the schema and the table.
     const [a, b] = await Promise.all([

@@ -119,6 +119,12 @@ async function ensureTable(pool: pg.Pool, schema: string, table: string): Promis
   }
 }
 
+interface Lease {
+  tokens: number;
+  storeRemaining: number;
+  expiresAt: number;
+}
+
 export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateLimiter> {
   const prefix = opts.keyPrefix ?? 'rl';
   const timeoutMs = opts.storeTimeoutMs ?? 1000;
@@ -165,6 +171,38 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
 
   let storeDownUntil = 0;
 
+  // Leases: with a large limit, each instance takes points from the shared store in blocks of 0.1% of the
+  // limit and spends them locally, so the store is asked once per block instead of once per request
+  // (one round trip on a hot row per request capped a key lookup at a tenth of the floor's rate).
+  // Limits under 2,000 lease single points, so small limits stay exact across instances; near the end of
+  // a window (store remaining under four blocks) leases shrink to single points too.
+  const leaseSize = Math.max(1, Math.floor(limit / 1000));
+  const leases = new Map<string, Lease>();
+  const inflight = new Map<string, Promise<RateLimitDecision>>();
+
+  const fromStore = async (key: string, nowMs: number): Promise<RateLimitDecision> => {
+    const prev = leases.get(key);
+    const want = leaseSize > 1 && (prev === undefined || prev.expiresAt <= nowMs || prev.storeRemaining >= leaseSize * 4) ? leaseSize : 1;
+    try {
+      const res = await withTimeout(limiter.consume(safeKey(key), want), timeoutMs);
+      const expiresAt = Date.now() + res.msBeforeNext;
+      if (want > 1 || leases.size > 0) {
+        if (leases.size > 10_000) leases.clear();
+        leases.set(key, { tokens: want - 1, storeRemaining: res.remainingPoints, expiresAt });
+      }
+      return { allowed: true, limit, remaining: res.remainingPoints + want - 1, resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)) };
+    } catch (e) {
+      if (e instanceof RateLimiterRes) {
+        const secs = Math.max(1, Math.ceil(e.msBeforeNext / 1000));
+        leases.delete(key);
+        return { allowed: false, limit, remaining: 0, resetSeconds: secs, retryAfterSeconds: secs };
+      }
+      storeDownUntil = Date.now() + retryMs;
+      const error = e instanceof Error ? e.message : String(e);
+      return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error, first: true } };
+    }
+  };
+
   return {
     policy: `${limit};w=${window}`,
     limit,
@@ -175,18 +213,25 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
       if (nowMs < storeDownUntil) {
         return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error: 'store unavailable (circuit open)', first: false } };
       }
-      try {
-        const res = await withTimeout(limiter.consume(safeKey(key)), timeoutMs);
-        return { allowed: true, limit, remaining: res.remainingPoints, resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)) };
-      } catch (e) {
-        if (e instanceof RateLimiterRes) {
-          const secs = Math.max(1, Math.ceil(e.msBeforeNext / 1000));
-          return { allowed: false, limit, remaining: 0, resetSeconds: secs, retryAfterSeconds: secs };
+      for (;;) {
+        const lease = leases.get(key);
+        if (lease && lease.tokens > 0 && lease.expiresAt > nowMs) {
+          lease.tokens--;
+          return { allowed: true, limit, remaining: lease.storeRemaining + lease.tokens, resetSeconds: Math.max(0, Math.ceil((lease.expiresAt - nowMs) / 1000)) };
         }
-        storeDownUntil = Date.now() + retryMs;
-        const error = e instanceof Error ? e.message : String(e);
-        return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error, first: true } };
+        // With leases, one store trip per key at a time: concurrent requests wait for the lease it brings
+        // (and share a refusal or a store failure).
+        const pending = leaseSize > 1 ? inflight.get(key) : undefined;
+        if (pending === undefined) break;
+        const d = await pending;
+        if (!d.allowed || d.degraded) return d;
       }
+      const p = fromStore(key, nowMs);
+      if (leaseSize > 1) {
+        inflight.set(key, p);
+        void p.finally(() => inflight.delete(key));
+      }
+      return p;
     },
     close: closeStore,
   };

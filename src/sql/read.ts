@@ -22,10 +22,14 @@ export function fromClause(set: EntitySet): string {
   return format('%I.%I %I', set.schema, set.table, ALIAS);
 }
 
-/** ETag source: the version column, else a hash of the whole row's JSON. */
+/**
+ * ETag source: the version column, else a hash of the whole row's text (`t::text`, the row's record
+ * output: much cheaper for PostgreSQL than hashing its JSON, and the same expression works in reads and
+ * in the RETURNING / WHERE of writes, so If-Match is checked in the write's own statement).
+ */
 export function etagSql(set: EntitySet): string {
   if (set.versionColumn) return `md5(${colRef(ALIAS, set.versionColumn)}::text)`;
-  return `md5(${jsonObject(ALIAS, set.columns, false)})`;
+  return `md5(${ALIAS}::text)`;
 }
 
 function whereParts(plan: { filter?: CollectionPlan['filter']; search?: CollectionPlan['search'] }, params: unknown[]): string[] {
@@ -40,15 +44,17 @@ interface OrderSql {
   readonly desc: boolean;
   readonly nullable: boolean;
   readonly cast: string;
+  /** a bare column (an index on it may serve the order) */
+  readonly column?: boolean;
 }
 
 function orderSql(term: OrderTerm, params: unknown[]): OrderSql {
   switch (term.kind) {
     case 'key':
-      return { value: colRef(ALIAS, term.column), desc: false, nullable: false, cast: CAST_TYPE[term.column.pg] };
+      return { value: colRef(ALIAS, term.column), desc: false, nullable: false, cast: CAST_TYPE[term.column.pg], column: true };
     case 'item': {
       const v = compileOrderValue(term.item, { alias: ALIAS, params });
-      return { value: v.sql, desc: term.item.desc, nullable: v.nullable, cast: v.cast };
+      return { value: v.sql, desc: term.item.desc, nullable: v.nullable, cast: v.cast, column: term.item.expr.kind === 'column' };
     }
     default:
       return assertNever(term, 'order term');
@@ -98,6 +104,30 @@ export function keysetCondition(order: readonly OrderSql[], after: readonly (str
   return ors.length === 0 ? 'false' : `(${ors.join(' or ')})`;
 }
 
+function whereText(parts: readonly string[]): string {
+  return parts.length ? ` where ${parts.join(' and ')}` : '';
+}
+
+/**
+ * OData orders nulls first ascending (last descending), which a default btree cannot serve, so an
+ * ORDER BY nullable_col NULLS FIRST LIMIT n becomes a scan and sort of the whole table. When the first
+ * order term is a nullable column, read its null rows and its non-null rows in two index-friendly
+ * branches (each limited) and order the small union: the non-null branch orders by the bare column,
+ * which its index serves. Measured on the 1M-row bench table (W2, `$orderby=name&$top=50` with a filter):
+ * a parallel scan + sort (86 ms) becomes an index scan (1.5 ms).
+ */
+function nullSplit(set: EntitySet, order: readonly OrderSql[], where: readonly string[], limit: string, offset: string): string | undefined {
+  const first = order[0];
+  if (!first || !first.nullable || !first.column) return undefined;
+  const rest = order.slice(1);
+  const branchLimit = offset ? `${limit}::int8 + ${offset.replace(' offset ', '')}::int8` : limit;
+  const nulls = `select * from ${fromClause(set)}${whereText([...where, `${first.value} is null`])}${rest.length ? ` order by ${rest.map(orderByText).join(', ')}` : ''} limit ${branchLimit}`;
+  const values = `select * from ${fromClause(set)}${whereText([...where, `${first.value} is not null`])} order by ${[{ ...first, nullable: false }, ...rest].map(orderByText).join(', ')} limit ${branchLimit}`;
+  const branches = first.desc ? [values, nulls] : [nulls, values];
+  const nullsSide = first.desc ? `${first.value} is null` : `${first.value} is not null`;
+  return `select * from ((${branches[0]}) union all (${branches[1]})) ${ALIAS} order by ${nullsSide}, ${order.map((o, i) => (i === 0 ? orderByText({ ...o, nullable: false }) : orderByText(o))).join(', ')} limit ${limit}${offset}`;
+}
+
 /**
  * Collection page. Columns of each result row: [count?], json, etag?, key values..., order values...
  * `fetch` is how many rows to ask for (the page size + 1 to know whether more exist).
@@ -125,7 +155,7 @@ export function collectionSql(plan: CollectionPlan, fetch: number, ieee754: bool
   // Sort and limit in an inner query, render JSON in the outer one: otherwise PostgreSQL builds the JSON
   // (and the ETag hash) of every row it sorts, not only of the page (measured: 6.2 s -> 0.2 s for a
   // 1M-row ORDER BY name DESC LIMIT 2000). The outer scan keeps the inner order (as PostgREST relies on).
-  const inner = `select * from ${fromClause(plan.set)}${pageWhere.length ? ` where ${pageWhere.join(' and ')}` : ''} order by ${order.map(orderByText).join(', ')} limit ${limit}${offset}`;
+  const inner = nullSplit(plan.set, order, pageWhere, limit, offset) ?? `select * from ${fromClause(plan.set)}${whereText(pageWhere)} order by ${order.map(orderByText).join(', ')} limit ${limit}${offset}`;
   const page = `select ${cols.join(', ')} from (${inner}) ${ALIAS}`;
   const text = plan.count
     ? `select c.n::text, p.* from (select count(*) as n from ${fromClause(plan.set)}${filterText}) c left join lateral (${page}) p on true`
