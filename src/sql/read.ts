@@ -23,13 +23,20 @@ export function fromClause(set: EntitySet): string {
 }
 
 /**
- * ETag source: the version column, else a hash of the whole row's text (`t::text`, the row's record
- * output: much cheaper for PostgreSQL than hashing its JSON, and the same expression works in reads and
- * in the RETURNING / WHERE of writes, so If-Match is checked in the write's own statement).
+ * ETag source: the version column, else an MD5 of the row's JSON as reads render it (all columns,
+ * numbers as numbers). The same expression is used in the RETURNING and WHERE of writes, so If-Match is
+ * checked in the write's own statement. When a read's payload is exactly that JSON, the hash is taken in
+ * Node from the text already fetched (etagInPayload), so PostgreSQL does not render each row twice
+ * (measured: a 2,000-row page 6 ms -> 11 ms with the hash in SQL).
  */
 export function etagSql(set: EntitySet): string {
   if (set.versionColumn) return `md5(${colRef(ALIAS, set.versionColumn)}::text)`;
-  return `md5(${ALIAS}::text)`;
+  return `md5(${jsonObject(ALIAS, set.columns, false)})`;
+}
+
+/** True when the ETag is the MD5 of the payload JSON itself (computed by the caller, not selected). */
+export function etagInPayload(set: EntitySet, select: readonly Column[], ieee754: boolean): boolean {
+  return !set.versionColumn && select === set.columns && !ieee754;
 }
 
 function whereParts(plan: { filter?: CollectionPlan['filter']; search?: CollectionPlan['search'] }, params: unknown[]): string[] {
@@ -132,7 +139,11 @@ function nullSplit(set: EntitySet, order: readonly OrderSql[], where: readonly s
  * Collection page. Columns of each result row: [count?], json, etag?, key values..., order values...
  * `fetch` is how many rows to ask for (the page size + 1 to know whether more exist).
  */
-export function collectionSql(plan: CollectionPlan, fetch: number, ieee754: boolean): SqlQuery & { readonly keyCount: number; readonly orderCount: number } {
+export function collectionSql(
+  plan: CollectionPlan,
+  fetch: number,
+  ieee754: boolean,
+): SqlQuery & { readonly keyCount: number; readonly orderCount: number; readonly etagColumn: boolean } {
   const params: unknown[] = [];
   const where = whereParts(plan, params);
   const filterText = where.length ? ` where ${where.join(' and ')}` : '';
@@ -141,7 +152,7 @@ export function collectionSql(plan: CollectionPlan, fetch: number, ieee754: bool
   if (plan.after) pageWhere.push(keysetCondition(order, plan.after, params));
   const cols = [
     `${jsonObject(ALIAS, plan.select, ieee754)} as j`,
-    ...(plan.etag ? [`${etagSql(plan.set)} as e`] : []),
+    ...(plan.etag && !etagInPayload(plan.set, plan.select, ieee754) ? [`${etagSql(plan.set)} as e`] : []),
     ...plan.set.key.map((k, i) => `${colRef(ALIAS, k)}::text as k${i}`),
     ...order.map((o, i) => `(${o.value})::text as o${i}`),
   ];
@@ -160,7 +171,7 @@ export function collectionSql(plan: CollectionPlan, fetch: number, ieee754: bool
   const text = plan.count
     ? `select c.n::text, p.* from (select count(*) as n from ${fromClause(plan.set)}${filterText}) c left join lateral (${page}) p on true`
     : page;
-  return { text, values: params, keyCount: plan.set.key.length, orderCount: order.length };
+  return { text, values: params, keyCount: plan.set.key.length, orderCount: order.length, etagColumn: plan.etag && !etagInPayload(plan.set, plan.select, ieee754) };
 }
 
 export function countSql(plan: CountPlan): SqlQuery {
@@ -178,10 +189,10 @@ function keyWhere(key: readonly KeyValue[], params: unknown[]): string {
     .join(' and ');
 }
 
-/** One entity: [json, etag?] or no row. */
+/** One entity: [json, etag?] or no row (no etag column when etagInPayload). */
 export function entitySql(plan: EntityPlan, ieee754: boolean): SqlQuery {
   const params: unknown[] = [];
-  const cols = [jsonObject(ALIAS, plan.select, ieee754), ...(plan.etag ? [etagSql(plan.set)] : [])];
+  const cols = [jsonObject(ALIAS, plan.select, ieee754), ...(plan.etag && !etagInPayload(plan.set, plan.select, ieee754) ? [etagSql(plan.set)] : [])];
   return { text: `select ${cols.join(', ')} from ${fromClause(plan.set)} where ${keyWhere(plan.key, params)}`, values: params };
 }
 
