@@ -149,36 +149,39 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   const wanted = plan.limit === undefined ? Infinity : plan.limit;
   const pageRows = Math.min(pageSize, wanted);
   const fetch = pageRows < wanted ? pageRows + 1 : pageRows;
-  const q = collectionSql(plan, fetch, f.ieee754);
+  // Key texts are only needed for @odata.id / editLink (full metadata).
+  const q = collectionSql(plan, fetch, f.ieee754, f.metadata === 'full');
   const rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
 
   const base = plan.count ? 1 : 0;
   const count = plan.count ? (rows[0] ? String(rows[0][0]) : '0') : undefined;
   const entities: string[] = [];
   let bytes = 0;
-  let cut = -1; // index of the last delivered row when the page ends early
+  let fetched = 0; // entity rows returned (the count-only row of an empty page has none)
+  let cut = false; // the page ended early under the response size cap
   const keyStart = base + 1 + (q.etagColumn ? 1 : 0);
   const orderStart = keyStart + q.keyCount;
   const limitBytes = deps.config.server.maxResponseBytes - 4096;
-  for (let i = 0; i < rows.length && i < pageRows; i++) {
-    const row = rows[i]!;
-    if (row[base] === null) break; // count-only row of an empty page
+  for (const row of rows) {
+    if (row[base] === null) break;
+    fetched++;
+    if (fetched > pageRows || cut) continue;
     let json = row[base] as string;
     if (f.metadata !== 'none') {
       const keyTexts = f.metadata === 'full' ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
-      const etag = plan.etag ? (q.etagColumn ? (row[base + 1] as string) : etagOfJson(row[base] as string)) : undefined;
+      const etag = plan.etag ? (q.etagColumn ? (row[base + 1] as string) : etagOfJson(json)) : undefined;
       json = withControl(json, entityControl(set, namespace, f, urls, keyTexts, etag));
     }
-    if (i > 0 && bytes + json.length > limitBytes) {
-      cut = i - 1;
-      break;
+    const size = Buffer.byteLength(json) + 1;
+    if (entities.length > 0 && bytes + size > limitBytes) {
+      cut = true;
+      continue;
     }
-    bytes += json.length + 1;
+    bytes += size;
     entities.push(json);
   }
   let nextLink: string | undefined;
-  const deliveredAll = cut < 0;
-  const more = !deliveredAll || rows.filter((r) => r[base] !== null).length > pageRows;
+  const more = cut || fetched > pageRows;
   if (more && entities.length > 0) {
     const last = rows[entities.length - 1]!;
     const after = last.slice(orderStart, orderStart + q.orderCount) as (string | null)[];
@@ -189,14 +192,15 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     }
   }
   ctx.type = jsonContentType(f);
-  ctx.body = collectionJson({
+  // One UTF-8 encoding of the page (a string body is measured, then encoded again, by Koa and Node).
+  ctx.body = Buffer.from(collectionJson({
     context: contextUrl(urls, selectFragment(set, plan.select, plan.selectExplicit)),
     ...(count !== undefined ? { count } : {}),
     ...(nextLink !== undefined ? { nextLink } : {}),
     entities,
     ieee754: f.ieee754,
     metadata: f.metadata,
-  });
+  }));
 }
 
 function enc(v: string): string {

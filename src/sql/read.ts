@@ -143,6 +143,7 @@ export function collectionSql(
   plan: CollectionPlan,
   fetch: number,
   ieee754: boolean,
+  withKeys = true,
 ): SqlQuery & { readonly keyCount: number; readonly orderCount: number; readonly etagColumn: boolean } {
   const params: unknown[] = [];
   const where = whereParts(plan, params);
@@ -153,7 +154,7 @@ export function collectionSql(
   const cols = [
     `${jsonObject(ALIAS, plan.select, ieee754)} as j`,
     ...(plan.etag && !etagInPayload(plan.set, plan.select, ieee754) ? [`${etagSql(plan.set)} as e`] : []),
-    ...plan.set.key.map((k, i) => `${colRef(ALIAS, k)}::text as k${i}`),
+    ...(withKeys ? plan.set.key.map((k, i) => `${colRef(ALIAS, k)}::text as k${i}`) : []),
     ...order.map((o, i) => `(${o.value})::text as o${i}`),
   ];
   params.push(fetch);
@@ -171,7 +172,7 @@ export function collectionSql(
   const text = plan.count
     ? `select c.n::text, p.* from (select count(*) as n from ${fromClause(plan.set)}${filterText}) c left join lateral (${page}) p on true`
     : page;
-  return { text, values: params, keyCount: plan.set.key.length, orderCount: order.length, etagColumn: plan.etag && !etagInPayload(plan.set, plan.select, ieee754) };
+  return { text, values: params, keyCount: withKeys ? plan.set.key.length : 0, orderCount: order.length, etagColumn: plan.etag && !etagInPayload(plan.set, plan.select, ieee754) };
 }
 
 export function countSql(plan: CountPlan): SqlQuery {
