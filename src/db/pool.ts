@@ -3,6 +3,7 @@
  * ISO 8601 intervals, the statement timeout), runs statements and transactions, and turns database
  * errors into ODataErrors through the SQLSTATE table in sqlstate.ts.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { toODataError } from './sqlstate.js';
 
@@ -34,6 +35,23 @@ export interface DbOptions {
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => v);
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v: string) => v);
 
+/**
+ * Named (prepared) statements for the Db's read queries: each connection parses and plans a statement
+ * text once and then only binds and executes it. The texts come from a bounded set of shapes (values are
+ * always parameters); past PREPARED_MAX distinct texts, new ones run unnamed so that neither side's cache
+ * grows without bound.
+ */
+const PREPARED_MAX = 300;
+const preparedNames = new Map<string, string>();
+function statementName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < PREPARED_MAX) {
+    name = `q${createHash('sha1').update(text).digest('base64url').slice(0, 20)}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
 export class Db implements Queryable, ArrayQueryable {
   readonly pool: pg.Pool;
   constructor(readonly options: DbOptions) {
@@ -62,7 +80,8 @@ export class Db implements Queryable, ArrayQueryable {
 
   async queryArrays(text: string, values: readonly unknown[] = []): Promise<unknown[][]> {
     try {
-      const r = await this.pool.query({ text, values: values as unknown[], rowMode: 'array' });
+      const name = statementName(text);
+      const r = await this.pool.query({ text, values: values as unknown[], rowMode: 'array', ...(name ? { name } : {}) });
       return r.rows as unknown[][];
     } catch (e) {
       throw toODataError(e);
