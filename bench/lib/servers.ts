@@ -1,9 +1,16 @@
 /** The three servers under test, started one at a time on 127.0.0.1 and a free port. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchDb } from './db.js';
 import { freePort, log, sleep } from './util.js';
+
+/** `web: node --flag dist/main.js` in the Procfile -> ['--flag', 'dist/main.js'] */
+function productionArgs(repoRoot: string): string[] {
+  const line = readFileSync(join(repoRoot, 'Procfile'), 'utf8').split('\n').find((l) => l.startsWith('web:'));
+  const words = (line ?? 'web: node dist/main.js').slice(4).trim().split(/\s+/);
+  return words[0] === 'node' ? words.slice(1) : ['dist/main.js'];
+}
 
 export type ServerName = 'ours' | 'floor' | 'cap';
 
@@ -58,7 +65,8 @@ export function serverDefs(benchDir: string, repoRoot: string, opts: { build: bo
       },
       spawnArgs: (port, db) => ({
         cmd: process.execPath,
-        args: ['dist/main.js', '--config', join(benchDir, 'ours.config.json')],
+        // As in production: the node flags and entry point of the Procfile's web line.
+        args: [...productionArgs(repoRoot), '--config', join(benchDir, 'ours.config.json')],
         cwd: repoRoot,
         env: { ...process.env, NODE_ENV: 'production', PORT: String(port), DATABASE_URL: db.url, BENCH_PASSWORD: opts.password },
       }),
