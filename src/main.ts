@@ -50,11 +50,17 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP: re-read the config file and the database schema; a bad file keeps the running config.
+  const file = configPathFrom(process.argv.slice(2), process.env);
   process.on('SIGHUP', () => {
-    server.catalog
-      .load()
-      .then((c) => logEvent(logger, 'info', 'config.reloaded', { entitySets: c.entitySets.map((s) => s.name) }))
-      .catch((e: unknown) => logEvent(logger, 'error', 'catalog.failed', { err: e instanceof Error ? e.message : String(e) }));
+    let next;
+    try {
+      next = loadConfig(file);
+    } catch (e) {
+      logEvent(logger, 'error', 'config.invalid', { err: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    server.reload(next).catch((e: unknown) => logEvent(logger, 'error', 'catalog.failed', { err: e instanceof Error ? e.message : String(e) }));
   });
 }
 

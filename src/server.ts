@@ -26,6 +26,8 @@ export interface RunningServer {
   readonly db: Db;
   readonly catalog: CatalogStore;
   stop(deadlineMs?: number): Promise<void>;
+  /** Applies a new configuration (users, exposed objects, limits) without dropping connections. */
+  reload(config: Config): Promise<void>;
 }
 
 export interface StartOptions {
@@ -87,8 +89,9 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
       });
     }
     const deps = { config, logger, db, catalog, tokenSecret: deriveTokenSecret(config) };
-    const app = createApp(deps, limiter ? { limiter } : {});
-    const server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 0 }, app.callback());
+    // The request handler is swapped as a whole on reload (new users, exposed objects, limits).
+    let handler = createApp(deps, limiter ? { limiter } : {}).callback();
+    const server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => handler(req, res));
     server.headersTimeout = 66_000;
     const port = opts.port ?? config.server.port;
     await new Promise<void>((resolve, reject) => {
@@ -123,7 +126,22 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
       })();
       return stopping;
     };
-    return { url, serviceRoot, port: actual, config, db, catalog, stop };
+    let current = config;
+    const reload = async (next: Config): Promise<void> => {
+      // The connection, listener and rate-limit store are kept; say so if the new file changes them.
+      const kept = (['database', 'rateLimit'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config0[k]));
+      let nextConfig: Config = { ...next, database: current.database, server: { ...next.server, port: current.server.port } };
+      if (demo && !nextConfig.auth.open && nextConfig.auth.users.length === 0) {
+        nextConfig = { ...nextConfig, auth: { ...nextConfig.auth, users: [{ name: demo.user, password: demo.password }] } };
+      }
+      const store = new CatalogStore(db, nextConfig);
+      const snap = await store.load();
+      for (const w of snap.warnings) logEvent(logger, 'warn', 'catalog.warning', { warning: w });
+      handler = createApp({ config: nextConfig, logger, db, catalog: store, tokenSecret: deriveTokenSecret(nextConfig) }, limiter ? { limiter } : {}).callback();
+      current = nextConfig;
+      logEvent(logger, 'info', 'config.reloaded', { entitySets: snap.entitySets.map((x) => x.name), users: nextConfig.auth.users.length, ...(kept.length ? { restartNeededFor: kept } : {}) });
+    };
+    return { url, serviceRoot, port: actual, config, db, catalog, stop, reload };
   } catch (e) {
     await limiter?.close().catch(() => undefined);
     await db.close().catch(() => undefined);

@@ -112,6 +112,27 @@ describe('catalog options against a database', () => {
     }
   });
 
+  it('reloads a new configuration in place: exposed objects and users change, connections stay', async () => {
+    const srv = await startTestServer(db.url, { expose: ['public.person'] });
+    try {
+      assert.equal((await srv.get('person_v')).status, 404);
+      const next = configFromObject(
+        { database: { url: db.url }, expose: ['public.person', { name: 'public.person_v', key: ['pid'] }], auth: { users: [{ name: 'eve', password: 'pw' }] }, rateLimit: { enabled: false } },
+        'reloaded.json',
+        {},
+      );
+      await srv.server.reload(next);
+      assert.equal((await srv.get('person_v')).status, 401, 'the new config requires credentials');
+      const auth = { Authorization: `Basic ${Buffer.from('eve:pw').toString('base64')}` };
+      const res = await srv.get('person_v(1)', auth);
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as Record<string, unknown>)['name'], 'ann');
+      assert.ok(srv.logs.some((l) => l.includes('"config.reloaded"')));
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('names entity sets schema$table in heroku naming mode', async () => {
     const srv = await startTestServer(db.url, { expose: ['public.person'], naming: 'heroku' });
     try {

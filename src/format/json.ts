@@ -4,7 +4,6 @@
  * @odata.id, @odata.editLink and @odata.type to each entity; `none` drops context and per-entity control
  * information but keeps @odata.count and @odata.nextLink.
  */
-import { hash } from 'node:crypto';
 import type { Column, EntitySet } from '../catalog/types.js';
 import type { FormatOptions } from '../plan/read.js';
 
@@ -44,11 +43,6 @@ export function entityId(set: EntitySet, keyTexts: readonly string[]): string {
 
 export function etagValue(h: string): string {
   return `W/"${h}"`;
-}
-
-/** The ETag hash of an entity whose payload is its full-row JSON: PostgreSQL's md5() of the same text. */
-export function etagOfJson(json: string): string {
-  return hash('md5', json);
 }
 
 /** Prefixes control information to an entity's JSON text (PostgreSQL wrote '{...}'). */

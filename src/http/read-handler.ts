@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import type { Catalog, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
-import { collectionJson, contextUrl, entityControl, entityJson, etagOfJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
+import { collectionJson, contextUrl, entityControl, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import { type QueryOptions, type RawQuery, toQueryOptions } from '../odata/query-options.js';
 import { planCollection, planCount, planSelection, queryShape } from '../plan/collection.js';
@@ -78,7 +78,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       const rows = await deps.db.queryArrays(q.text, q.values);
       const row = rows[0];
       if (!row) throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
-      const etag = plan.etag ? (row.length > 1 ? (row[1] as string) : etagOfJson(row[0] as string)) : undefined;
+      const etag = plan.etag ? (row[1] as string) : undefined;
       if (etag !== undefined) {
         ctx.set('ETag', etagValue(etag));
         const inm = ctx.get('If-None-Match');
@@ -169,7 +169,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     let json = row[base] as string;
     if (f.metadata !== 'none') {
       const keyTexts = f.metadata === 'full' ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
-      const etag = plan.etag ? (q.etagColumn ? (row[base + 1] as string) : etagOfJson(json)) : undefined;
+      const etag = plan.etag ? (row[base + 1] as string) : undefined;
       json = withControl(json, entityControl(set, namespace, f, urls, keyTexts, etag));
     }
     const size = Buffer.byteLength(json) + 1;

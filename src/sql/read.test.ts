@@ -107,7 +107,7 @@ describe('collectionSql', () => {
 
   it('adds the count, offset and keyset condition', () => {
     const q = collectionSql({ ...base, count: true, skip: 10, etag: true }, 5, true);
-    assert.match(q.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c left join lateral \(select .* as j, md5\(json_build_object\(.*\)::text\) as e, t\.id::text as k0, \(t\.id\)::text as o0 from \(select \* from public\.people t order by t\.id limit \$1 offset \$2\) t\) p on true$/);
+    assert.match(q.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c left join lateral \(select .* as j, t\."\$xmin"::text as e, t\.id::text as k0, \(t\.id\)::text as o0 from \(select t\.\*, t\.xmin as "\$xmin" from public\.people t order by t\.id limit \$1 offset \$2\) t\) p on true$/);
     assert.deepEqual(q.values, [5, 10]);
     const k = collectionSql({ ...base, after: ['abc'], skip: 10 }, 5, false);
     assert.match(k.text, /from public\.people t where t\.id > \$1::uuid order by t\.id limit \$2\) t$/);
@@ -118,9 +118,7 @@ describe('collectionSql', () => {
 describe('single reads', () => {
   it('selects an entity and its ETag by key', () => {
     const q = entitySql({ kind: 'entity', set, key: [{ column: col('Id'), value: 'abc' }], select: [col('Name')], selectExplicit: true, etag: true }, false);
-    assert.match(q.text, /^select json_build_object\('Name', t\.name\)::text, md5\(json_build_object\('Id', t\.id, 'Name', t\.name, .*\)::text\) from public\.people t where t\.id = \$1::uuid$/);
-    const all = entitySql({ kind: 'entity', set, key: [{ column: col('Id'), value: 'abc' }], select: set.columns, selectExplicit: false, etag: true }, false);
-    assert.ok(!all.text.includes('md5'), 'the full-row payload is hashed by the caller, not rendered twice');
+    assert.equal(q.text, "select json_build_object('Name', t.name)::text, t.xmin::text from public.people t where t.id = $1::uuid");
     assert.deepEqual(q.values, ['abc']);
   });
   it('selects a property as JSON and as raw text', () => {
