@@ -149,8 +149,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   const wanted = plan.limit === undefined ? Infinity : plan.limit;
   const pageRows = Math.min(pageSize, wanted);
   const fetch = pageRows < wanted ? pageRows + 1 : pageRows;
-  // Key texts are only needed for @odata.id / editLink (full metadata).
-  const q = collectionSql(plan, fetch, f.ieee754, f.metadata === 'full');
+  const q = collectionSql(plan, fetch, f.ieee754, f.metadata);
   const rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
 
   const base = plan.count ? 1 : 0;
@@ -167,9 +166,9 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     fetched++;
     if (fetched > pageRows || cut) continue;
     let json = row[base] as string;
-    if (f.metadata !== 'none') {
+    if (!q.rendered) {
       const keyTexts = f.metadata === 'full' ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
-      const etag = plan.etag ? (row[base + 1] as string) : undefined;
+      const etag = q.etagColumn ? (row[base + 1] as string) : undefined;
       json = withControl(json, entityControl(set, namespace, f, urls, keyTexts, etag));
     }
     const size = Buffer.byteLength(json) + 1;

@@ -100,13 +100,13 @@ describe('collectionSql', () => {
     const q = collectionSql(base, 101, false);
     assert.equal(
       q.text,
-      "select json_build_object('Id', t.id, 'Name', t.name)::text as j, t.id::text as k0, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t",
+      "select json_build_object('Id', t.id, 'Name', t.name)::text as j, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t",
     );
     assert.deepEqual(q.values, [101]);
   });
 
   it('adds the count, offset and keyset condition', () => {
-    const q = collectionSql({ ...base, count: true, skip: 10, etag: true }, 5, true);
+    const q = collectionSql({ ...base, count: true, skip: 10, etag: true }, 5, true, 'full');
     assert.match(q.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c left join lateral \(select .* as j, t\."\$xmin"::text as e, t\.id::text as k0, \(t\.id\)::text as o0 from \(select t\.\*, t\.xmin as "\$xmin" from public\.people t order by t\.id limit \$1 offset \$2\) t\) p on true$/);
     assert.deepEqual(q.values, [5, 10]);
     const k = collectionSql({ ...base, after: ['abc'], skip: 10 }, 5, false);
@@ -149,7 +149,7 @@ describe('null-split ordering', () => {
     const q = collectionSql(plan, 10, false);
     assert.equal(
       q.text,
-      "select json_build_object('Id', t.id)::text as j, t.id::text as k0, (t.name)::text as o0, (t.id)::text as o1 from (" +
+      "select json_build_object('Id', t.id)::text as j, (t.name)::text as o0, (t.id)::text as o1 from (" +
         'select * from ((select * from public.people t where t.name is null order by t.id limit $1::int8 + $2::int8) union all ' +
         '(select * from public.people t where t.name is not null order by t.name, t.id limit $1::int8 + $2::int8)) t ' +
         'order by t.name is not null, t.name, t.id limit $1 offset $2) t',
@@ -157,5 +157,18 @@ describe('null-split ordering', () => {
     assert.deepEqual(q.values, [10, 3]);
     const desc = collectionSql({ ...plan, skip: 0, order: [{ ...plan.order[0]!, item: { ...(plan.order[0] as { item: any }).item, desc: true } } as any, plan.order[1]!] }, 10, false);
     assert.match(desc.text, /\(select \* from public\.people t where t\.name is not null order by t\.name desc, t\.id limit \$1\) union all \(select \* from public\.people t where t\.name is null order by t\.id limit \$1\)\) t order by t\.name is null, t\.name desc, t\.id limit \$1\) t$/);
+  });
+});
+
+describe('minimal metadata', () => {
+  it('lets PostgreSQL write the ETag into each entity', () => {
+    const plan: CollectionPlan = { kind: 'collection', set, select: [col('Id')], selectExplicit: true, order: [{ kind: 'key', column: col('Id') }], skip: 0, pageSize: 2000, count: false, etag: true };
+    const q = collectionSql(plan, 3, false, 'minimal');
+    assert.equal(
+      q.text,
+      `select '{"@odata.etag":"W/\\"' || t."$xmin"::text || '\\"",' || substr(json_build_object('Id', t.id)::text, 2) as j, (t.id)::text as o0 from (select t.*, t.xmin as "$xmin" from public.people t order by t.id limit $1) t`,
+    );
+    assert.equal(q.rendered, true);
+    assert.equal(q.etagColumn, false);
   });
 });

@@ -152,17 +152,23 @@ export function collectionSql(
   plan: CollectionPlan,
   fetch: number,
   ieee754: boolean,
-  withKeys = true,
-): SqlQuery & { readonly keyCount: number; readonly orderCount: number; readonly etagColumn: boolean } {
+  metadata: 'minimal' | 'full' | 'none' = 'minimal',
+): SqlQuery & { readonly keyCount: number; readonly orderCount: number; readonly etagColumn: boolean; readonly rendered: boolean } {
   const params: unknown[] = [];
   const where = whereParts(plan, params);
   const filterText = where.length ? ` where ${where.join(' and ')}` : '';
   const order = plan.order.map((t) => orderSql(t, params));
   const pageWhere = [...where];
   if (plan.after) pageWhere.push(keysetCondition(order, plan.after, params));
+  // With minimal metadata the only per-entity control information is the ETag: PostgreSQL writes it
+  // into the entity's text, so Node passes each row through untouched (rendered).
+  const rendered = metadata === 'none' || (metadata === 'minimal' && (!plan.etag || plan.select.length > 0));
+  const json = jsonObject(ALIAS, plan.select, ieee754);
+  const withKeys = metadata === 'full';
+  const etagColumn = plan.etag && !rendered;
   const cols = [
-    `${jsonObject(ALIAS, plan.select, ieee754)} as j`,
-    ...(plan.etag ? [`${pageEtagSql(plan.set)} as e`] : []),
+    plan.etag && rendered && metadata === 'minimal' ? `'{"@odata.etag":"W/\\"' || ${pageEtagSql(plan.set)} || '\\"",' || substr(${json}, 2) as j` : `${json} as j`,
+    ...(etagColumn ? [`${pageEtagSql(plan.set)} as e`] : []),
     ...(withKeys ? plan.set.key.map((k, i) => `${colRef(ALIAS, k)}::text as k${i}`) : []),
     ...order.map((o, i) => `(${o.value})::text as o${i}`),
   ];
@@ -181,7 +187,7 @@ export function collectionSql(
   const text = plan.count
     ? `select c.n::text, p.* from (select count(*) as n from ${fromClause(plan.set)}${filterText}) c left join lateral (${page}) p on true`
     : page;
-  return { text, values: params, keyCount: withKeys ? plan.set.key.length : 0, orderCount: order.length, etagColumn: plan.etag };
+  return { text, values: params, keyCount: withKeys ? plan.set.key.length : 0, orderCount: order.length, etagColumn, rendered };
 }
 
 export function countSql(plan: CountPlan): SqlQuery {

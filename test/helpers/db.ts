@@ -31,6 +31,8 @@ export async function createTestDb(setupSql: string, prefix = 'odata_t'): Promis
   await admin.end();
   const url = urlFor(name);
   const pool = new pg.Pool({ connectionString: url, max: 4, options: '-c TimeZone=UTC' });
+  // DROP DATABASE ... WITH (FORCE) at the end terminates any session still open: not an error here.
+  pool.on('error', () => undefined);
   if (setupSql) await pool.query(setupSql);
   return {
     name,
