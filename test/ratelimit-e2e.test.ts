@@ -145,3 +145,31 @@ describe('shared rate limit across two instances', () => {
     }
   });
 });
+
+describe('rate limit before authentication', () => {
+  it('charges refused requests to the client address: 401 with RateLimit headers, then 429', async () => {
+    const srv = await startTestServer(db.url, {
+      expose: ['public.item'],
+      auth: { users: [{ name: `u_${randomBytes(4).toString('hex')}`, password: 'secret' }] },
+      rateLimit: { enabled: true, points: 5, windowSeconds: 60, redisUrl: '' },
+      server: { rootPath: '/odata/v4', trustProxy: true },
+    });
+    try {
+      // a fresh address per run, so counters kept in PostgreSQL by earlier runs do not interfere
+      const ip = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const res = await srv.get('item', { 'X-Forwarded-For': ip });
+        statuses.push(res.status);
+        assert.equal(res.headers.get('ratelimit-limit'), '5');
+        if (res.status === 401) assert.ok(res.headers.get('www-authenticate'));
+        if (res.status === 429) assert.ok(Number(res.headers.get('retry-after')) >= 1);
+        await res.text();
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+      assert.ok(srv.logs.some((l) => l.includes('"ratelimit.rejected"') && l.includes(`ip:${ip}`)));
+    } finally {
+      await srv.stop();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import type { AppDeps } from './context.js';
 import { requireCatalog } from './context.js';
 import { errorRenderer, requestLog, urlLimit } from './middleware.js';
 import { authMiddleware } from './auth-middleware.js';
-import { rateLimitMiddleware } from './ratelimit-middleware.js';
+import { rateLimitMiddleware, unauthenticatedRateLimit } from './ratelimit-middleware.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { ODataError } from '../errors/odata-error.js';
 import { parseResourcePath } from '../odata/path.js';
@@ -53,6 +53,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
   app.use(errorRenderer(deps.logger));
   app.use(urlLimit(deps.config.server.maxUrlLength));
   app.use(router.routes());
+  if (opts.limiter) app.use(unauthenticatedRateLimit({ limiter: opts.limiter, logger: deps.logger }));
   app.use(authMiddleware({ auth: deps.config.auth, logger: deps.logger, publicPaths: (p) => p === '/healthz' }));
   if (opts.limiter) app.use(rateLimitMiddleware({ limiter: opts.limiter, logger: deps.logger }));
 

@@ -24,29 +24,51 @@ export function rateLimitKey(ctx: Context): string {
   return user !== undefined && typeof user.name === 'string' ? `user:${user.name}` : `ip:${ctx.ip}`;
 }
 
-export function rateLimitMiddleware(opts: RateLimitMiddlewareOptions): Middleware {
+/** Charges one request to `key`; sets the RateLimit headers; throws 429 over the limit. */
+async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: string): Promise<void> {
   const { limiter, logger } = opts;
+  const d = await limiter.consume(key);
+  const headers: Record<string, string> = {
+    'RateLimit-Limit': String(d.limit),
+    'RateLimit-Remaining': String(d.remaining),
+    'RateLimit-Reset': String(d.resetSeconds),
+    'RateLimit-Policy': limiter.policy,
+  };
+  ctx.set(headers);
+  if (d.degraded?.first === true) {
+    logEvent(logger, 'error', 'ratelimit.store_error', { store: limiter.store, error: d.degraded.error, key });
+  }
+  if (!d.allowed) {
+    const secs = d.retryAfterSeconds ?? d.resetSeconds;
+    logEvent(logger, 'warn', 'ratelimit.rejected', { key, user: (ctx.state as { user?: { name?: unknown } }).user?.name, limit: d.limit, retryAfter: secs, path: ctx.path });
+    throw new ODataError('TooManyRequests', `Rate limit exceeded: ${d.limit} requests per ${limiter.windowSeconds} s; retry in ${secs} s`, {
+      headers: { 'Retry-After': String(secs), ...headers },
+    });
+  }
+}
+
+export function rateLimitMiddleware(opts: RateLimitMiddlewareOptions): Middleware {
   const keyOf = opts.keyOf ?? rateLimitKey;
   return async (ctx, next) => {
-    const key = keyOf(ctx);
-    const d = await limiter.consume(key);
-    const headers: Record<string, string> = {
-      'RateLimit-Limit': String(d.limit),
-      'RateLimit-Remaining': String(d.remaining),
-      'RateLimit-Reset': String(d.resetSeconds),
-      'RateLimit-Policy': limiter.policy,
-    };
-    ctx.set(headers);
-    if (d.degraded?.first === true) {
-      logEvent(logger, 'error', 'ratelimit.store_error', { store: limiter.store, error: d.degraded.error, key });
-    }
-    if (!d.allowed) {
-      const secs = d.retryAfterSeconds ?? d.resetSeconds;
-      logEvent(logger, 'warn', 'ratelimit.rejected', { key, user: (ctx.state as { user?: { name?: unknown } }).user?.name, limit: d.limit, retryAfter: secs, path: ctx.path });
-      throw new ODataError('TooManyRequests', `Rate limit exceeded: ${d.limit} requests per ${limiter.windowSeconds} s; retry in ${secs} s`, {
-        headers: { 'Retry-After': String(secs), ...headers },
-      });
-    }
+    await charge(ctx, opts, keyOf(ctx));
     await next();
+  };
+}
+
+/**
+ * Registered before authentication: a request that authentication refuses (401) is charged to the client
+ * address (`ip:<addr>`), so unauthenticated floods are limited too; over the limit the 401 becomes a 429.
+ * Authenticated requests are charged to their user by rateLimitMiddleware, never twice.
+ */
+export function unauthenticatedRateLimit(opts: RateLimitMiddlewareOptions): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (e) {
+      if (e instanceof ODataError && e.status === 401 && (ctx.state as { user?: unknown }).user === undefined) {
+        await charge(ctx, opts, `ip:${ctx.ip}`);
+      }
+      throw e;
+    }
   };
 }

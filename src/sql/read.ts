@@ -38,9 +38,16 @@ export function etagSql(set: EntitySet, alias = ALIAS): string {
 /** Inner page queries select `t.*` plus the row version under this name (`*` leaves system columns out). */
 const XMIN = '"$xmin"';
 
-/** The ETag expression over an inner page query's rows. */
-function pageEtagSql(set: EntitySet): string {
-  return set.versionColumn ? etagSql(set) : `${ALIAS}.${XMIN}::text`;
+/**
+ * The ETag expression over an inner page query's rows. With OFFSET the inner query selects plain `*`:
+ * adding `xmin` makes PostgreSQL project every skipped row (measured: OFFSET 500,000 went 51 -> 68 ms),
+ * so the version of the few rows kept is looked up by key instead.
+ */
+function pageEtagSql(set: EntitySet, offsetting: boolean): string {
+  if (set.versionColumn) return etagSql(set);
+  if (!offsetting) return `${ALIAS}.${XMIN}::text`;
+  const byKey = set.key.map((k) => `x.${format('%I', k.dbName)} = ${colRef(ALIAS, k)}`).join(' and ');
+  return `(select x.xmin from ${format('%I.%I', set.schema, set.table)} x where ${byKey})::text`;
 }
 
 /** What an inner page query selects: every column, and the row version when the ETag needs it. */
@@ -162,27 +169,29 @@ export function collectionSql(
   if (plan.after) pageWhere.push(keysetCondition(order, plan.after, params));
   // With minimal metadata the only per-entity control information is the ETag: PostgreSQL writes it
   // into the entity's text, so Node passes each row through untouched (rendered).
+  const offsetting = plan.skip > 0 && !plan.after;
+  const rowEtag = plan.etag && !offsetting;
   const rendered = metadata === 'none' || (metadata === 'minimal' && (!plan.etag || plan.select.length > 0));
   const json = jsonObject(ALIAS, plan.select, ieee754);
   const withKeys = metadata === 'full';
   const etagColumn = plan.etag && !rendered;
   const cols = [
-    plan.etag && rendered && metadata === 'minimal' ? `'{"@odata.etag":"W/\\"' || ${pageEtagSql(plan.set)} || '\\"",' || substr(${json}, 2) as j` : `${json} as j`,
-    ...(etagColumn ? [`${pageEtagSql(plan.set)} as e`] : []),
+    plan.etag && rendered && metadata === 'minimal' ? `'{"@odata.etag":"W/\\"' || ${pageEtagSql(plan.set, offsetting)} || '\\"",' || substr(${json}, 2) as j` : `${json} as j`,
+    ...(etagColumn ? [`${pageEtagSql(plan.set, offsetting)} as e`] : []),
     ...(withKeys ? plan.set.key.map((k, i) => `${colRef(ALIAS, k)}::text as k${i}`) : []),
     ...order.map((o, i) => `(${o.value})::text as o${i}`),
   ];
   params.push(fetch);
   const limit = `$${params.length}`;
   let offset = '';
-  if (plan.skip > 0 && !plan.after) {
+  if (offsetting) {
     params.push(plan.skip);
     offset = ` offset $${params.length}`;
   }
   // Sort and limit in an inner query, render JSON in the outer one: otherwise PostgreSQL builds the JSON
   // (and the ETag hash) of every row it sorts, not only of the page (measured: 6.2 s -> 0.2 s for a
   // 1M-row ORDER BY name DESC LIMIT 2000). The outer scan keeps the inner order (as PostgREST relies on).
-  const inner = nullSplit(plan.set, plan.etag, order, pageWhere, limit, offset) ?? `select ${rowSelect(plan.set, plan.etag)} from ${fromClause(plan.set)}${whereText(pageWhere)} order by ${order.map(orderByText).join(', ')} limit ${limit}${offset}`;
+  const inner = nullSplit(plan.set, rowEtag, order, pageWhere, limit, offset) ?? `select ${rowSelect(plan.set, rowEtag)} from ${fromClause(plan.set)}${whereText(pageWhere)} order by ${order.map(orderByText).join(', ')} limit ${limit}${offset}`;
   const page = `select ${cols.join(', ')} from (${inner}) ${ALIAS}`;
   const text = plan.count
     ? `select c.n::text, p.* from (select count(*) as n from ${fromClause(plan.set)}${filterText}) c left join lateral (${page}) p on true`
