@@ -28,6 +28,9 @@ export function isIdentifier(s: string): boolean {
   return IDENTIFIER.test(s);
 }
 
+/** Types whose to_json text is their OData JSON value (see sql/json.ts for the others). */
+const WHOLE_ROW_KINDS: ReadonlySet<Column['pg']> = new Set(['int2', 'int4', 'int8', 'numeric', 'bool', 'text', 'uuid', 'date', 'timestamptz', 'time']);
+
 interface Candidate {
   readonly rel: RawRelation;
   readonly entry: ExposeEntry;
@@ -170,6 +173,9 @@ function buildSet(
     columns.push(Object.freeze(col));
   }
   const columnsByName = new Map(columns.map((c) => [c.name, c]));
+  const wholeRow =
+    columns.length === rel.columns.length &&
+    columns.every((c, i) => c.dbName === rel.columns[i]!.name && c.name === c.dbName && WHOLE_ROW_KINDS.has(c.pg));
   const byDb = new Map(columns.map((c) => [c.dbName, c]));
   const key = keyNames.map((k) => byDb.get(k)!);
   const searchable = entry.searchable
@@ -191,5 +197,6 @@ function buildSet(
     ...(versionColumn ? { versionColumn } : {}),
     requireIfMatch: entry.requireIfMatch,
     ...(rel.comment ? { comment: rel.comment } : {}),
+    wholeRow,
   });
 }

@@ -89,6 +89,12 @@ export interface EntitySet {
   readonly versionColumn?: Column;
   readonly requireIfMatch: boolean;
   readonly comment?: string;
+  /**
+   * Every column of the relation is exposed, in order, under its own name, with a type whose to_json
+   * rendering is already OData's: PostgreSQL may then render an entity as row_to_json of the whole row,
+   * which is cheaper than json_build_object.
+   */
+  readonly wholeRow?: boolean;
 }
 
 export interface Catalog {

@@ -166,9 +166,28 @@ describe('minimal metadata', () => {
     const q = collectionSql(plan, 3, false, 'minimal');
     assert.equal(
       q.text,
-      `select '{"@odata.etag":"W/\\"' || t."$xmin"::text || '\\"",' || substr(json_build_object('Id', t.id)::text, 2) as j, (t.id)::text as o0 from (select t.*, t.xmin as "$xmin" from public.people t order by t.id limit $1) t`,
+      `select '{"@odata.etag":"W/\\"' || t."$xmin"::text || '\\"",' || substr(json_build_object('Id', t.id)::text, 2) as j, (t.id)::text as o0 from (select t.xmin as "$xmin", t.* from public.people t order by t.id limit $1) t`,
     );
     assert.equal(q.rendered, true);
     assert.equal(q.etagColumn, false);
+  });
+});
+
+describe('whole-row rendering', () => {
+  const whole = { ...set, wholeRow: true };
+  const plan: CollectionPlan = { kind: 'collection', set: whole, select: whole.columns, selectExplicit: false, order: [{ kind: 'key', column: col('Id') }], skip: 0, pageSize: 2000, count: false, etag: true };
+  it('renders row_to_json of the row and cuts the leading "$xmin" member off after using it as the ETag', () => {
+    const q = collectionSql(plan, 3, false, 'minimal');
+    assert.equal(
+      q.text,
+      `select '{"@odata.etag":"W/\\"' || t."$xmin"::text || '\\"",' || substr(row_to_json(t)::text, char_length(t."$xmin"::text) + 13) as j, (t.id)::text as o0 from (select t.xmin as "$xmin", t.* from public.people t order by t.id limit $1) t`,
+    );
+    const none = collectionSql(plan, 3, false, 'none');
+    assert.match(none.text, /^select '\{' \|\| substr\(row_to_json\(t\)::text, char_length\(t\."\$xmin"::text\) \+ 13\) as j/);
+  });
+  it('falls back to json_build_object for IEEE754Compatible and $select', () => {
+    assert.match(collectionSql(plan, 3, true, 'minimal').text, /json_build_object/);
+    assert.match(collectionSql({ ...plan, select: [col('Id')] }, 3, false, 'minimal').text, /json_build_object/);
+    assert.match(entitySql({ kind: 'entity', set: whole, key: [{ column: col('Id'), value: 'a' }], select: whole.columns, selectExplicit: false, etag: true }, false).text, /^select row_to_json\(t\)::text, t\.xmin::text from public\.people t/);
   });
 });
