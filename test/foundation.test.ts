@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { readJson } from './helpers/http.js';
 
 const fixture = readFileSync(new URL('./fixtures/types.sql', import.meta.url), 'utf8');
 const shared = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'shared');
@@ -31,14 +32,7 @@ after(async () => {
   await db?.drop();
 });
 
-async function json(res: Response): Promise<Record<string, any>> {
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as Record<string, any>;
-  } catch {
-    throw new Error(`not JSON (${res.status}): ${text.slice(0, 300)}`);
-  }
-}
+const json = readJson;
 
 async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<Record<string, any>> {
   const body = await json(res);

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { readJson } from './helpers/http.js';
 
 const ORACLE_FIXTURE = readFileSync(new URL('./fixtures/oracle.sql', import.meta.url), 'utf8');
 
@@ -347,14 +348,7 @@ after(async () => {
   await db?.drop();
 });
 
-async function json(res: Response): Promise<Record<string, any>> {
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as Record<string, any>;
-  } catch {
-    throw new Error(`not JSON (${res.status}): ${text.slice(0, 300)}`);
-  }
-}
+const json = readJson;
 
 /** Follows every nextLink; returns all rows and the pages seen. */
 async function walk(s: TestServer, path: string, headers: Record<string, string> = {}): Promise<{ rows: Record<string, any>[]; pages: Record<string, any>[] }> {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { DEMO_SQL } from '../src/db/demo.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { readJson } from './helpers/http.js';
 
 const BIG_SQL = `
 create table public.big (id int primary key, grp int not null, score int, label text);
@@ -40,14 +41,7 @@ after(async () => {
   await db?.drop();
 });
 
-async function json(res: Response): Promise<Record<string, any>> {
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as Record<string, any>;
-  } catch {
-    throw new Error(`not JSON (${res.status}): ${text.slice(0, 300)}`);
-  }
-}
+const json = readJson;
 
 async function ok(path: string, headers: Record<string, string> = {}): Promise<{ res: Response; body: Record<string, any> }> {
   const res = await srv.get(path, headers);
