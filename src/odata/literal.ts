@@ -165,10 +165,3 @@ function typedLiteral(prefix: string, body: string, pos: number): Literal {
       throw new ODataError('InvalidLiteral', `Unknown typed literal "${prefix}'...'" at position ${pos}.`);
   }
 }
-
-/** Parses a whole string as exactly one literal (key values, aliases); throws 400 otherwise. */
-export function parseLiteral(src: string, what = 'literal'): Literal {
-  const m = matchLiteral(src, 0);
-  if (!m || m.end !== src.length) throw new ODataError('InvalidLiteral', `Invalid ${what}: ${JSON.stringify(src.slice(0, 100))}.`);
-  return m.literal;
-}

@@ -95,11 +95,6 @@ export const CAST_TYPE = {
   interval: 'interval',
 } as const satisfies Record<PgKind, string>;
 
-/** A column compared with a parameter: enums and json compare as text. */
-export function comparable(alias: string, col: Column): string {
-  return col.pg === 'enum' || col.pg === 'json' ? `${colRef(alias, col)}::text` : colRef(alias, col);
-}
-
 /** A parameter holding a key value for the column. Binary keys arrive as base64. */
 export function keyParamSql(n: number, col: Column): string {
   return col.pg === 'bytea' ? `decode($${n}, 'base64')` : `$${n}::${CAST_TYPE[col.pg]}`;
