@@ -279,6 +279,21 @@ describe('reading', () => {
     assert.ok(!('@odata.etag' in nb['value'][0]));
   });
 
+  it('gives an entity the same ETag in a collection, alone, and in full metadata', async () => {
+    const minimal = await json(await srv.get('many?$top=3'));
+    const full = await json(await srv.get('many?$top=3', { Accept: 'application/json;odata.metadata=full' }));
+    for (let i = 0; i < 3; i++) {
+      const e = minimal['value'][i];
+      assert.deepEqual(Object.keys(e)[0], '@odata.etag', 'control information comes first');
+      assert.ok(!('$xmin' in e), 'the row version is not a property');
+      assert.deepEqual(Object.keys(e).slice(1), ['id', 'n', 'label']);
+      const one = await srv.get(`many(${e.id})`);
+      assert.equal(one.headers.get('etag'), e['@odata.etag']);
+      assert.equal(full['value'][i]['@odata.etag'], e['@odata.etag']);
+      await one.text();
+    }
+  });
+
   it('answers HEAD like GET without a body', async () => {
     const res = await fetch(`${srv.root}many(1)`, { method: 'HEAD' });
     assert.equal(res.status, 200);

@@ -166,7 +166,8 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     fetched++;
     if (fetched > pageRows || cut) continue;
     let json = row[base] as string;
-    if (!q.rendered) {
+    if (q.xminLead) json = xminToEtag(json);
+    else if (!q.rendered) {
       const keyTexts = f.metadata === 'full' ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
       const etag = q.etagColumn ? (row[base + 1] as string) : undefined;
       json = withControl(json, entityControl(set, namespace, f, urls, keyTexts, etag));
@@ -200,6 +201,12 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     ieee754: f.ieee754,
     metadata: f.metadata,
   }));
+}
+
+/** '{"$xmin":"123","id":1,...}' -> '{"@odata.etag":"W/\\"123\\"","id":1,...}' */
+function xminToEtag(json: string): string {
+  const end = json.indexOf('"', 10);
+  return `{"@odata.etag":"W/\\"${json.slice(10, end)}\\"",${json.slice(end + 2)}`;
 }
 
 function enc(v: string): string {

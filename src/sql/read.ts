@@ -179,7 +179,14 @@ export function collectionSql(
   fetch: number,
   ieee754: boolean,
   metadata: 'minimal' | 'full' | 'none' = 'minimal',
-): SqlQuery & { readonly keyCount: number; readonly orderCount: number; readonly etagColumn: boolean; readonly rendered: boolean } {
+): SqlQuery & {
+  readonly keyCount: number;
+  readonly orderCount: number;
+  readonly etagColumn: boolean;
+  readonly rendered: boolean;
+  /** each j starts with {"$xmin":"<n>", which the caller turns into the @odata.etag member */
+  readonly xminLead: boolean;
+} {
   const params: unknown[] = [];
   const where = whereParts(plan, params);
   const filterText = where.length ? ` where ${where.join(' and ')}` : '';
@@ -195,8 +202,11 @@ export function collectionSql(
   const etagColumn = plan.etag && !rendered;
   const xminInRow = rowEtag && !plan.set.versionColumn;
   const inlineEtag = plan.etag && rendered && metadata === 'minimal' ? pageEtagSql(plan.set, offsetting) : undefined;
+  // A whole row whose xmin leads it: PostgreSQL sends row_to_json as it is and Node turns the leading
+  // "$xmin" member into the ETag (string slicing; concatenating in SQL cost PostgreSQL ~20% on a 50-row page).
+  const xminLead = inlineEtag !== undefined && xminInRow && plan.set.wholeRow === true && plan.select === plan.set.columns && !ieee754;
   const cols = [
-    `${entityText(plan, ieee754, inlineEtag, xminInRow)} as j`,
+    `${xminLead ? `row_to_json(${ALIAS})::text` : entityText(plan, ieee754, inlineEtag, xminInRow)} as j`,
     ...(etagColumn ? [`${pageEtagSql(plan.set, offsetting)} as e`] : []),
     ...(withKeys ? plan.set.key.map((k, i) => `${colRef(ALIAS, k)}::text as k${i}`) : []),
     ...order.map((o, i) => `(${o.value})::text as o${i}`),
@@ -216,7 +226,7 @@ export function collectionSql(
   const text = plan.count
     ? `select c.n::text, p.* from (select count(*) as n from ${fromClause(plan.set)}${filterText}) c left join lateral (${page}) p on true`
     : page;
-  return { text, values: params, keyCount: withKeys ? plan.set.key.length : 0, orderCount: order.length, etagColumn, rendered };
+  return { text, values: params, keyCount: withKeys ? plan.set.key.length : 0, orderCount: order.length, etagColumn, rendered, xminLead };
 }
 
 export function countSql(plan: CountPlan): SqlQuery {
