@@ -54,6 +54,7 @@ describe('config loader', () => {
     assert.equal(c.pageSize, 2000);
     assert.equal(c.naming, 'plain');
     assert.equal(c.database.statementTimeoutMs, 20000);
+    assert.equal(c.database.preparedStatements, true);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.expose));
     assert.deepEqual(expandEnv({ a: ['${X}-${Y}'] }, { X: '1' }), { a: ['1-'] });
     assert.throws(() => configFromObject({ expose: ['s.t'], auth: { users: [{ name: 'u', password: '${UNSET}' }] } }, 'x.json', {}), /\/auth\/users\/0\/password: is empty/);
@@ -128,6 +129,20 @@ describe('catalog options against a database', () => {
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as Record<string, unknown>)['name'], 'ann');
       assert.ok(srv.logs.some((l) => l.includes('"config.reloaded"')));
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('serves with prepared statements turned off (for transaction-mode poolers)', async () => {
+    const srv = await startTestServer(db.url, { expose: ['public.person'], database: { url: db.url, preparedStatements: false } });
+    try {
+      assert.equal(srv.config.database.preparedStatements, false);
+      for (let i = 0; i < 3; i++) {
+        const res = await srv.get('person?$filter=age gt 1');
+        assert.equal(res.status, 200);
+        assert.deepEqual(((await res.json()) as { value: { name: string }[] }).value.map((p) => p.name), ['ann']);
+      }
     } finally {
       await srv.stop();
     }

@@ -108,7 +108,7 @@ interface RawExpose {
   requireIfMatch?: boolean;
 }
 interface RawConfig {
-  database?: { url?: string; poolSize?: number; statementTimeoutMs?: number; acquireTimeoutMs?: number; ssl?: boolean };
+  database?: { url?: string; poolSize?: number; statementTimeoutMs?: number; acquireTimeoutMs?: number; ssl?: boolean; preparedStatements?: boolean };
   server?: {
     rootPath?: string; host?: string; port?: number | string; publicUrl?: string;
     maxBodyBytes?: number; maxUrlLength?: number; maxResponseBytes?: number; trustProxy?: boolean;
@@ -169,6 +169,7 @@ function normalise(doc: RawConfig, file: string, env: NodeJS.ProcessEnv): Config
       statementTimeoutMs: doc.database?.statementTimeoutMs ?? 20_000,
       acquireTimeoutMs: doc.database?.acquireTimeoutMs ?? 5_000,
       ssl: doc.database?.ssl ?? false,
+      preparedStatements: doc.database?.preparedStatements ?? true,
     },
     server: {
       rootPath: doc.server?.rootPath ?? '/odata/v4',

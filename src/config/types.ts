@@ -40,6 +40,7 @@ export interface Config {
     readonly statementTimeoutMs: number;
     readonly acquireTimeoutMs: number;
     readonly ssl: boolean;
+    readonly preparedStatements: boolean;
   };
   readonly server: {
     readonly rootPath: string;

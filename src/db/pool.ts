@@ -28,6 +28,8 @@ export interface DbOptions {
   readonly statementTimeoutMs: number;
   readonly acquireTimeoutMs: number;
   readonly ssl: boolean;
+  /** Named prepared statements (off behind a transaction-mode pooler such as PgBouncer < 1.21). */
+  readonly preparedStatements?: boolean;
   readonly applicationName?: string;
 }
 
@@ -80,7 +82,7 @@ export class Db implements Queryable, ArrayQueryable {
 
   async queryArrays(text: string, values: readonly unknown[] = []): Promise<unknown[][]> {
     try {
-      const name = statementName(text);
+      const name = this.options.preparedStatements === false ? undefined : statementName(text);
       const r = await this.pool.query({ text, values: values as unknown[], rowMode: 'array', ...(name ? { name } : {}) });
       return r.rows as unknown[][];
     } catch (e) {
