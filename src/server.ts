@@ -127,6 +127,7 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
       return stopping;
     };
     let current = config;
+    let liveCatalog = catalog;
     const reload = async (next: Config): Promise<void> => {
       // The connection, listener and rate-limit store are kept; say so if the new file changes them.
       const kept = (['database', 'rateLimit'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config0[k]));
@@ -134,14 +135,27 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
       if (demo && !nextConfig.auth.open && nextConfig.auth.users.length === 0) {
         nextConfig = { ...nextConfig, auth: { ...nextConfig.auth, users: [{ name: demo.user, password: demo.password }] } };
       }
+      // A new store and app, swapped in together: requests never see the new catalog with the old users.
       const store = new CatalogStore(db, nextConfig);
       const snap = await store.load();
       for (const w of snap.warnings) logEvent(logger, 'warn', 'catalog.warning', { warning: w });
       handler = createApp({ config: nextConfig, logger, db, catalog: store, tokenSecret: deriveTokenSecret(nextConfig) }, limiter ? { limiter } : {}).callback();
       current = nextConfig;
+      liveCatalog = store;
       logEvent(logger, 'info', 'config.reloaded', { entitySets: snap.entitySets.map((x) => x.name), users: nextConfig.auth.users.length, ...(kept.length ? { restartNeededFor: kept } : {}) });
     };
-    return { url, serviceRoot, port: actual, config, db, catalog, stop, reload };
+    return {
+      url,
+      serviceRoot,
+      port: actual,
+      config,
+      db,
+      get catalog() {
+        return liveCatalog;
+      },
+      stop,
+      reload,
+    };
   } catch (e) {
     await limiter?.close().catch(() => undefined);
     await db.close().catch(() => undefined);

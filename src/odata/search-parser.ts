@@ -7,6 +7,7 @@ import { ODataError } from '../errors/odata-error.js';
 import type { ParseLimits, SearchExpr } from './filter-ast.js';
 import { DEFAULT_LIMITS } from './filter-ast.js';
 import { syntaxError } from './parse-error.js';
+import { readQuoted } from './literal.js';
 
 const OPTION = '$search';
 
@@ -145,23 +146,12 @@ class SearchParser {
     if (isWs(ch)) throw this.fail('unexpected whitespace');
     if (ch === "'") {
       // searchExpr-incomplete: a single-quoted string, taken as a phrase
-      let text = '';
-      this.pos++;
-      for (;;) {
-        const c = this.src[this.pos];
-        if (c === undefined) throw this.fail('unterminated quoted string', start);
-        if (c === "'") {
-          if (this.src[this.pos + 1] === "'") {
-            text += "'";
-            this.pos += 2;
-            continue;
-          }
-          break;
-        }
-        text += c;
-        this.pos++;
+      let text: string;
+      try {
+        ({ value: text, end: this.pos } = readQuoted(this.src, this.pos));
+      } catch {
+        throw this.fail('unterminated quoted string', start);
       }
-      this.pos++;
       if (text.length === 0) throw this.fail('empty phrase', start);
       this.endOfTerm();
       return this.node({ kind: 'phrase', text });
