@@ -69,7 +69,7 @@ describe('multipart $batch', () => {
     assert.match(text, /changesetresponse_/);
     assert.match(text, /Content-ID: 1\r\n/);
     assert.match(text, /"name" ?: ?"a"/);
-    assert.match(text, /"name" ?: ?"created", "qty" ?: ?6\}\]\}/);
+    assert.match(text, /"name" ?: ?"created", ?"qty" ?: ?6\}\]\}/);
     const row = (await db.query("select qty from item where name = 'created'"))[0];
     assert.deepEqual(row, { qty: 6 });
     assert.equal((await db.query('select count(*)::int as n from note'))[0]!['n'], 1);

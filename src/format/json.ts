@@ -81,15 +81,32 @@ export interface CollectionParts {
   readonly metadata: FormatOptions['metadata'];
 }
 
-export function collectionJson(p: CollectionParts): string {
-  let head = '{';
+/** The text around the entities: `{...,"value":[` and `]...}`. */
+function collectionFrame(p: CollectionParts): [string, string] {
   const fields: string[] = [];
   if (p.metadata !== 'none') fields.push(`"@odata.context":${JSON.stringify(p.context)}`);
   if (p.count !== undefined) fields.push(`"@odata.count":${p.ieee754 ? JSON.stringify(p.count) : p.count}`);
-  head += fields.join(',');
-  const value = `"value":[${p.entities.join(',')}]`;
-  const tail = p.nextLink !== undefined ? `,"@odata.nextLink":${JSON.stringify(p.nextLink)}` : '';
-  return `${head}${fields.length ? ',' : ''}${value}${tail}}`;
+  fields.push('"value":[');
+  const tail = p.nextLink !== undefined ? `],"@odata.nextLink":${JSON.stringify(p.nextLink)}}` : ']}';
+  return [`{${fields.join(',')}`, tail];
+}
+
+/**
+ * A collection response as UTF-8, written piece by piece into one buffer: joining the entities into a
+ * string first copied every page twice more through the young generation of the heap.
+ */
+export function collectionBody(p: CollectionParts): Buffer {
+  const [head, tail] = collectionFrame(p);
+  let size = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, p.entities.length - 1);
+  for (const e of p.entities) size += Buffer.byteLength(e);
+  const buf = Buffer.allocUnsafe(size);
+  let at = buf.write(head, 0, 'utf8');
+  for (let i = 0; i < p.entities.length; i++) {
+    if (i > 0) buf[at++] = 0x2c; // ','
+    at += buf.write(p.entities[i]!, at, 'utf8');
+  }
+  buf.write(tail, at, 'utf8');
+  return buf;
 }
 
 export function entityJson(context: string, metadata: FormatOptions['metadata'], entity: string, control: string): string {

@@ -6,13 +6,13 @@ import type { Context } from 'koa';
 import type { Catalog, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
-import { collectionJson, contextUrl, entityControl, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
+import { collectionBody, contextUrl, entityControl, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import { type QueryOptions, type RawQuery, toQueryOptions } from '../odata/query-options.js';
 import { planCollection, planCount, planSelection, queryShape } from '../plan/collection.js';
 import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from '../plan/read.js';
 import { encodeSkipToken } from '../plan/skiptoken.js';
-import { collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
+import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
 import type { AppDeps } from './context.js';
 import { findSet, visibleSets } from './context.js';
 import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
@@ -149,29 +149,95 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   const wanted = plan.limit === undefined ? Infinity : plan.limit;
   const pageRows = Math.min(pageSize, wanted);
   const fetch = pageRows < wanted ? pageRows + 1 : pageRows;
-  const q = collectionSql(plan, fetch, f.ieee754, f.metadata);
-  const rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
-
+  let q = collectionSql(plan, fetch, f.ieee754, f.metadata, pageRows);
+  let rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
   const base = plan.count ? 1 : 0;
   const count = plan.count ? (rows[0] ? String(rows[0][0]) : '0') : undefined;
+  const limitBytes = deps.config.server.maxResponseBytes - 4096;
+  let page = q.aggregated ? aggregatedPage(rows[0], base, pageRows, q.orderCount, limitBytes) : undefined;
+  if (!page) {
+    if (q.aggregated) {
+      // Over the size cap: read it again row by row, to cut it at an entity and link to the rest.
+      q = collectionSql(plan, fetch, f.ieee754, f.metadata);
+      rows = await deps.db.queryArrays(q.text, q.values);
+    }
+    const keyStart = base + 1 + (q.etagColumn ? 1 : 0);
+    const render = q.rendered
+      ? undefined
+      : (row: unknown[]): string => {
+          const keyTexts = f.metadata === 'full' ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
+          const etag = q.etagColumn ? (row[base + 1] as string) : undefined;
+          return withControl(row[base] as string, entityControl(set, namespace, f, urls, keyTexts, etag));
+        };
+    page = rowPage(rows, base, pageRows, keyStart + q.keyCount, q.orderCount, limitBytes, render);
+  }
+  let nextLink: string | undefined;
+  if (page.more && page.after) {
+    const remaining = plan.limit === undefined ? undefined : plan.limit - page.rows;
+    if (remaining === undefined || remaining > 0) {
+      const token = encodeSkipToken({ after: page.after, ...(remaining !== undefined ? { remaining } : {}) }, deps.tokenSecret, queryShape(set, opts));
+      nextLink = buildNextLink(urls, set, opts, token);
+    }
+  }
+  ctx.type = jsonContentType(f);
+  const body = collectionBody({
+    context: contextUrl(urls, selectFragment(set, plan.select, plan.selectExplicit)),
+    ...(count !== undefined ? { count } : {}),
+    ...(nextLink !== undefined ? { nextLink } : {}),
+    entities: page.entities,
+    ieee754: f.ieee754,
+    metadata: f.metadata,
+  });
+  // The separator never occurs in JSON text (control characters are escaped), so every 0x1e is one.
+  if (page.separated) for (let i = body.indexOf(SEPARATOR_BYTE); i >= 0; i = body.indexOf(SEPARATOR_BYTE, i + 1)) body[i] = 0x2c;
+  ctx.body = body;
+}
+
+interface Page {
+  readonly entities: string[];
+  /** entities on this page */
+  readonly rows: number;
+  /** rows exist beyond this page */
+  readonly more: boolean;
+  /** the order values of the page's last row, for the skip token */
+  readonly after?: (string | null)[];
+  /** the entities' texts hold AGG_SEPARATOR between entities, to become commas */
+  readonly separated?: boolean;
+}
+
+const SEPARATOR_BYTE = AGG_SEPARATOR.charCodeAt(0);
+
+/** An aggregated page ([json joined, n, last order values...]), or undefined when over the size cap. */
+function aggregatedPage(row: unknown[] | undefined, base: number, pageRows: number, orderCount: number, limitBytes: number): Page | undefined {
+  const joined = (row?.[base] ?? null) as string | null;
+  if (joined === null) return { entities: [], rows: 0, more: false };
+  const n = Number(row![base + 1]);
+  const more = n > pageRows;
+  // the row beyond the page (asked for to know that more exist) is the last one
+  const text = more ? joined.slice(0, joined.lastIndexOf(AGG_SEPARATOR)) : joined;
+  if (Buffer.byteLength(text) > limitBytes) return undefined;
+  return { entities: [text], rows: more ? pageRows : n, more, ...(more ? { after: row!.slice(base + 2, base + 2 + orderCount) as (string | null)[] } : {}), separated: true };
+}
+
+/** A page from one result row per entity, cut under the size cap. */
+function rowPage(
+  rows: unknown[][],
+  base: number,
+  pageRows: number,
+  orderStart: number,
+  orderCount: number,
+  limitBytes: number,
+  render: ((row: unknown[]) => string) | undefined,
+): Page {
   const entities: string[] = [];
   let bytes = 0;
   let fetched = 0; // entity rows returned (the count-only row of an empty page has none)
   let cut = false; // the page ended early under the response size cap
-  const keyStart = base + 1 + (q.etagColumn ? 1 : 0);
-  const orderStart = keyStart + q.keyCount;
-  const limitBytes = deps.config.server.maxResponseBytes - 4096;
   for (const row of rows) {
     if (row[base] === null) break;
     fetched++;
     if (fetched > pageRows || cut) continue;
-    let json = row[base] as string;
-    if (q.xminLead) json = xminToEtag(json);
-    else if (!q.rendered) {
-      const keyTexts = f.metadata === 'full' ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
-      const etag = q.etagColumn ? (row[base + 1] as string) : undefined;
-      json = withControl(json, entityControl(set, namespace, f, urls, keyTexts, etag));
-    }
+    const json = render ? render(row) : (row[base] as string);
     const size = Buffer.byteLength(json) + 1;
     if (entities.length > 0 && bytes + size > limitBytes) {
       cut = true;
@@ -180,33 +246,9 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     bytes += size;
     entities.push(json);
   }
-  let nextLink: string | undefined;
   const more = cut || fetched > pageRows;
-  if (more && entities.length > 0) {
-    const last = rows[entities.length - 1]!;
-    const after = last.slice(orderStart, orderStart + q.orderCount) as (string | null)[];
-    const remaining = plan.limit === undefined ? undefined : plan.limit - entities.length;
-    if (remaining === undefined || remaining > 0) {
-      const token = encodeSkipToken({ after, ...(remaining !== undefined ? { remaining } : {}) }, deps.tokenSecret, queryShape(set, opts));
-      nextLink = buildNextLink(urls, set, opts, token);
-    }
-  }
-  ctx.type = jsonContentType(f);
-  // One UTF-8 encoding of the page (a string body is measured, then encoded again, by Koa and Node).
-  ctx.body = Buffer.from(collectionJson({
-    context: contextUrl(urls, selectFragment(set, plan.select, plan.selectExplicit)),
-    ...(count !== undefined ? { count } : {}),
-    ...(nextLink !== undefined ? { nextLink } : {}),
-    entities,
-    ieee754: f.ieee754,
-    metadata: f.metadata,
-  }));
-}
-
-/** '{"$xmin":"123","id":1,...}' -> '{"@odata.etag":"W/\\"123\\"","id":1,...}' */
-function xminToEtag(json: string): string {
-  const end = json.indexOf('"', 10);
-  return `{"@odata.etag":"W/\\"${json.slice(10, end)}\\"",${json.slice(end + 2)}`;
+  const last = entities.length > 0 ? rows[entities.length - 1] : undefined;
+  return { entities, rows: entities.length, more, ...(more && last ? { after: last.slice(orderStart, orderStart + orderCount) as (string | null)[] } : {}) };
 }
 
 function enc(v: string): string {

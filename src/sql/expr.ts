@@ -1,12 +1,12 @@
 /**
  * Compiles the typed trees of plan/ to PostgreSQL text. Values are always `$n` parameters with an
- * explicit cast; column names come from the catalog through pg-format's %I; operators and functions map
+ * explicit cast; column names come from the catalog, quoted by ident (pg-format's %I); operators and functions map
  * through the closed tables below. OData's two-valued comparison semantics (null eq null is true,
  * null ne 'x' is true, null gt 1 is false) are kept with as little SQL as possible so that indexes still
  * serve the common cases: a boolean expression is compiled either "loose" (only the rows where it is true
  * matter, e.g. at the top of WHERE) or "exact" (its false must be false, not NULL, e.g. under `not`).
  */
-import format from 'pg-format';
+import { ident } from './json.js';
 import type { EdmType, PgKind } from '../catalog/types.js';
 import { assertNever } from '../errors/odata-error.js';
 import type { FunctionName } from '../odata/filter-parser.js';
@@ -71,7 +71,7 @@ export function escapeLike(s: string): string {
 }
 
 function columnRef(e: Extract<TypedExpr, { kind: 'column' }>, ctx: SqlContext): string {
-  const ref = format('%I.%I', ctx.alias, e.column.dbName);
+  const ref = `${ident(ctx.alias)}.${ident(e.column.dbName)}`;
   return Object.hasOwn(AS_TEXT, e.column.pg) ? `${ref}::text` : ref;
 }
 
@@ -331,7 +331,7 @@ function searchTerm(s: Extract<TypedSearch, { kind: 'term' }>, ctx: SqlContext, 
   ctx.params.push(`%${escapeLike(s.text)}%`);
   const p = `$${ctx.params.length}::text`;
   const ors = s.columns.map((c) => {
-    const ref = format('%I.%I', ctx.alias, c.dbName);
+    const ref = `${ident(ctx.alias)}.${ident(c.dbName)}`;
     return `${c.pg === 'text' ? ref : `${ref}::text`} LIKE ${p}`;
   });
   const any = ors.length === 1 ? ors[0]! : ors.join(' OR ');

@@ -100,17 +100,33 @@ describe('collectionSql', () => {
     const q = collectionSql(base, 101, false);
     assert.equal(
       q.text,
-      "select json_build_object('Id', t.id, 'Name', t.name)::text as j, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t",
+      'select row_to_json(m.*)::text as j, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t cross join lateral (select t.id as "Id", t.name as "Name") m',
     );
     assert.deepEqual(q.values, [101]);
+    assert.equal(q.aggregated, false);
+  });
+
+  it('joins a page into one text, with its row count and the order values of its last row', () => {
+    const q = collectionSql(base, 51, false, 'minimal', 50);
+    assert.equal(
+      q.text,
+      "select string_agg(p.j, E'\\x1e'), count(*)::int4, (array_agg(p.o0))[$2::int4] from (select row_to_json(m.*)::text as j, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t cross join lateral (select t.id as \"Id\", t.name as \"Name\") m) p",
+    );
+    assert.deepEqual(q.values, [51, 50], 'the page size is a parameter (Prefer: odata.maxpagesize varies it)');
+    assert.equal(q.aggregated, true);
+    const exact = collectionSql(base, 50, false, 'minimal', 50);
+    assert.match(exact.text, /^select string_agg\(p\.j, E'\\x1e'\), count\(\*\)::int4 from /, 'no order values when no row beyond the page was asked for');
+    const counted = collectionSql({ ...base, count: true }, 50, false, 'minimal', 50);
+    assert.match(counted.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c cross join lateral \(select string_agg.* p\) p$/);
+    assert.equal(collectionSql(base, 50, false, 'full', 50).aggregated, false, 'full metadata adds control information per entity in Node');
   });
 
   it('adds the count, offset and keyset condition', () => {
     const q = collectionSql({ ...base, count: true, skip: 10, etag: true }, 5, true, 'full');
-    assert.match(q.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c left join lateral \(select .* as j, \(select x\.xmin from public\.people x where x\.id = t\.id\)::text as e, t\.id::text as k0, \(t\.id\)::text as o0 from \(select \* from public\.people t order by t\.id limit \$1 offset \$2\) t\) p on true$/, 'with OFFSET the row version is looked up by key, not projected for every skipped row');
+    assert.match(q.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c left join lateral \(select .* as j, \(select x\.xmin from public\.people x where x\.id = t\.id\)::text as e, t\.id::text as k0, \(t\.id\)::text as o0 from \(select \* from public\.people t order by t\.id limit \$1 offset \$2\) t cross join lateral \(select .*\) m\) p on true$/, 'with OFFSET the row version is looked up by key, not projected for every skipped row');
     assert.deepEqual(q.values, [5, 10]);
     const k = collectionSql({ ...base, after: ['abc'], skip: 10 }, 5, false);
-    assert.match(k.text, /from public\.people t where t\.id > \$1::uuid order by t\.id limit \$2\) t$/);
+    assert.match(k.text, /from public\.people t where t\.id > \$1::uuid order by t\.id limit \$2\) t cross join lateral/);
     assert.deepEqual(k.values, ['abc', 5], 'the offset is not applied once a token positions the page');
   });
 });
@@ -149,43 +165,41 @@ describe('null-split ordering', () => {
     const q = collectionSql(plan, 10, false);
     assert.equal(
       q.text,
-      "select json_build_object('Id', t.id)::text as j, (t.name)::text as o0, (t.id)::text as o1 from (" +
+      'select row_to_json(m.*)::text as j, (t.name)::text as o0, (t.id)::text as o1 from (' +
         'select * from ((select * from public.people t where t.name is null order by t.id limit $1::int8 + $2::int8) union all ' +
         '(select * from public.people t where t.name is not null order by t.name, t.id limit $1::int8 + $2::int8)) t ' +
-        'order by t.name is not null, t.name, t.id limit $1 offset $2) t',
+        'order by t.name is not null, t.name, t.id limit $1 offset $2) t cross join lateral (select t.id as "Id") m',
     );
     assert.deepEqual(q.values, [10, 3]);
     const desc = collectionSql({ ...plan, skip: 0, order: [{ ...plan.order[0]!, item: { ...(plan.order[0] as { item: any }).item, desc: true } } as any, plan.order[1]!] }, 10, false);
-    assert.match(desc.text, /\(select \* from public\.people t where t\.name is not null order by t\.name desc, t\.id limit \$1\) union all \(select \* from public\.people t where t\.name is null order by t\.id limit \$1\)\) t order by t\.name is null, t\.name desc, t\.id limit \$1\) t$/);
+    assert.match(desc.text, /\(select \* from public\.people t where t\.name is not null order by t\.name desc, t\.id limit \$1\) union all \(select \* from public\.people t where t\.name is null order by t\.id limit \$1\)\) t order by t\.name is null, t\.name desc, t\.id limit \$1\) t cross join lateral/);
   });
 });
 
 describe('minimal metadata', () => {
-  it('lets PostgreSQL write the ETag into each entity', () => {
-    const plan: CollectionPlan = { kind: 'collection', set, select: [col('Id')], selectExplicit: true, order: [{ kind: 'key', column: col('Id') }], skip: 0, pageSize: 2000, count: false, etag: true };
+  const plan: CollectionPlan = { kind: 'collection', set, select: [col('Id')], selectExplicit: true, order: [{ kind: 'key', column: col('Id') }], skip: 0, pageSize: 2000, count: false, etag: true };
+  it('lets PostgreSQL write the ETag into each entity, first', () => {
     const q = collectionSql(plan, 3, false, 'minimal');
     assert.equal(
       q.text,
-      `select '{"@odata.etag":"W/\\"' || t."$xmin"::text || '\\"",' || substr(json_build_object('Id', t.id)::text, 2) as j, (t.id)::text as o0 from (select t.xmin as "$xmin", t.* from public.people t order by t.id limit $1) t`,
+      `select row_to_json(m.*)::text as j, (t.id)::text as o0 from (select t.xmin as "$xmin", t.* from public.people t order by t.id limit $1) t cross join lateral (select 'W/"' || t."$xmin"::text || '"' as "@odata.etag", t.id as "Id") m`,
     );
     assert.equal(q.rendered, true);
     assert.equal(q.etagColumn, false);
+  });
+  it('renders every property through its JSON value expression (IEEE754Compatible numbers as strings)', () => {
+    const q = collectionSql({ ...plan, select: [col('Id'), col('Big')] }, 3, true, 'minimal');
+    assert.match(q.text, /cross join lateral \(select 'W\/"' \|\| t\."\$xmin"::text \|\| '"' as "@odata\.etag", t\.id as "Id", t\.big::text as "Big"\) m$/);
+  });
+  it('leaves the ETag out with metadata=none, and renders an empty selection as {}', () => {
+    assert.match(collectionSql(plan, 3, false, 'none').text, /cross join lateral \(select t\.id as "Id"\) m$/);
+    assert.match(collectionSql({ ...plan, select: [] }, 3, false, 'none').text, /^select '\{\}'::text as j/);
   });
 });
 
 describe('whole-row rendering', () => {
   const whole = { ...set, wholeRow: true };
-  const plan: CollectionPlan = { kind: 'collection', set: whole, select: whole.columns, selectExplicit: false, order: [{ kind: 'key', column: col('Id') }], skip: 0, pageSize: 2000, count: false, etag: true };
-  it('renders row_to_json of the row with xmin leading it, for the caller to turn into the ETag', () => {
-    const q = collectionSql(plan, 3, false, 'minimal');
-    assert.equal(q.text, `select row_to_json(t)::text as j, (t.id)::text as o0 from (select t.xmin as "$xmin", t.* from public.people t order by t.id limit $1) t`);
-    assert.equal(q.xminLead, true);
-    const none = collectionSql(plan, 3, false, 'none');
-    assert.match(none.text, /^select '\{' \|\| substr\(row_to_json\(t\)::text, char_length\(t\."\$xmin"::text\) \+ 13\) as j/);
-  });
-  it('falls back to json_build_object for IEEE754Compatible and $select', () => {
-    assert.match(collectionSql(plan, 3, true, 'minimal').text, /json_build_object/);
-    assert.match(collectionSql({ ...plan, select: [col('Id')] }, 3, false, 'minimal').text, /json_build_object/);
+  it('reads a single entity as row_to_json of the row', () => {
     assert.match(entitySql({ kind: 'entity', set: whole, key: [{ column: col('Id'), value: 'a' }], select: whole.columns, selectExplicit: false, etag: true }, false).text, /^select row_to_json\(t\)::text, t\.xmin::text from public\.people t/);
   });
 });
