@@ -120,6 +120,26 @@ describe('aggregated pages', () => {
   });
 });
 
+describe('planned pages are remembered per URL', () => {
+  it('answer a repeated URL the same, and follow a schema reload', async () => {
+    const url = 'doc?$filter=id le 3&$orderby=id desc';
+    const a = await page(url);
+    const b = await page(url);
+    assert.equal(a.text, b.text);
+    assert.deepEqual(a.body.value.map((r) => r['id']), [3, 2, 1]);
+    assert.ok(!('extra' in a.body.value[0]!));
+    await db.query('alter table public.doc add column extra int default 5');
+    try {
+      await srv.server.reload(srv.config);
+      const c = await page(url);
+      assert.equal(c.body.value[0]!['extra'], 5, 'the reloaded catalog is planned afresh');
+    } finally {
+      await db.query('alter table public.doc drop column extra');
+      await srv.server.reload(srv.config);
+    }
+  });
+});
+
 describe('a page over the size cap', () => {
   it('is read again row by row, cut at an entity, and continued by nextLink', async () => {
     const small = await startTestServer(db.url, { expose: ['public.doc'], pageSize: 1000, server: { rootPath: '/odata/v4', maxResponseBytes: 65536 } });

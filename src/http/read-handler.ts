@@ -14,6 +14,7 @@ import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from
 import { encodeSkipToken } from '../plan/skiptoken.js';
 import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
 import type { AppDeps } from './context.js';
+import { optionsKey, PreparedCache } from './prepared.js';
 import { findSet, visibleSets } from './context.js';
 import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
 import type { AuthUser } from '../auth/user.js';
@@ -145,11 +146,17 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   if (opts.top !== undefined && opts.top > deps.config.maxTop) {
     throw new ODataError('InvalidQueryOption', `$top may not exceed ${deps.config.maxTop}.`, { target: '$top' });
   }
-  const plan: CollectionPlan = planCollection(set, opts, { pageSize, tokenSecret: deps.tokenSecret, etag: !set.readOnly, limits: deps.config.filterLimits });
-  const wanted = plan.limit === undefined ? Infinity : plan.limit;
-  const pageRows = Math.min(pageSize, wanted);
-  const fetch = pageRows < wanted ? pageRows + 1 : pageRows;
-  let q = collectionSql(plan, fetch, f.ieee754, f.metadata, pageRows);
+  const prepare = (): PreparedPage => {
+    const plan: CollectionPlan = planCollection(set, opts, { pageSize, tokenSecret: deps.tokenSecret, etag: !set.readOnly, limits: deps.config.filterLimits });
+    const wanted = plan.limit === undefined ? Infinity : plan.limit;
+    const pageRows = Math.min(pageSize, wanted);
+    const fetch = pageRows < wanted ? pageRows + 1 : pageRows;
+    return { plan, pageRows, fetch, q: collectionSql(plan, fetch, f.ieee754, f.metadata, pageRows) };
+  };
+  // A skip token makes every URL of a walk unique: those are planned each time rather than cached.
+  const prepared = opts.skiptoken !== undefined ? prepare() : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), prepare);
+  const { plan, pageRows, fetch } = prepared;
+  let q = prepared.q;
   let rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
   const base = plan.count ? 1 : 0;
   const count = plan.count ? (rows[0] ? String(rows[0][0]) : '0') : undefined;
@@ -192,6 +199,15 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   if (page.separated) for (let i = body.indexOf(SEPARATOR_BYTE); i >= 0; i = body.indexOf(SEPARATOR_BYTE, i + 1)) body[i] = 0x2c;
   ctx.body = body;
 }
+
+interface PreparedPage {
+  readonly plan: CollectionPlan;
+  readonly pageRows: number;
+  readonly fetch: number;
+  readonly q: ReturnType<typeof collectionSql>;
+}
+
+const pages = new PreparedCache<PreparedPage>(256);
 
 interface Page {
   readonly entities: string[];
