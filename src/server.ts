@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { Config } from './config/types.js';
 import { CatalogStore } from './catalog/store.js';
 import { Db } from './db/pool.js';
@@ -91,8 +92,9 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
     const deps = { config, logger, db, catalog, tokenSecret: deriveTokenSecret(config) };
     // The request handler is swapped as a whole on reload (new users, exposed objects, limits).
     let handler = createApp(deps, limiter ? { limiter } : {}).callback();
-    const server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => handler(req, res));
+    const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEAD, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => handler(req, res));
     server.headersTimeout = 66_000;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
     const port = opts.port ?? config.server.port;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -162,4 +164,28 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
     if (embedded) await embedded.stop().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The request head (request line and headers) Node parses before our middleware runs: URLs up to this
+ * size reach the URL cap (server.maxUrlLength, default 16 KB) and get its 414, and header fields over
+ * 64 KB get the header cap's 431 (urlLimit in middleware.ts). A longer head is refused by Node's parser;
+ * answerClientError gives it a 431 with an OData error body.
+ */
+const MAX_REQUEST_HEAD = 256 * 1024;
+
+/** Protocol errors Node's parser raises, answered with OData error bodies instead of Node's bare 400/431. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
+    socket.destroy();
+    return;
+  }
+  const tooLong = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLong ? 431 : 400;
+  const body = JSON.stringify({
+    error: tooLong
+      ? { code: 'HeadersTooLarge', message: `The request line and headers exceed ${MAX_REQUEST_HEAD / 1024} KB; send long queries in a $batch request.` }
+      : { code: 'BadRequest', message: 'The request is not well-formed HTTP.' },
+  });
+  socket.end(`HTTP/1.1 ${status} ${tooLong ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nOData-Version: 4.0\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -317,13 +317,22 @@ describe('SQL injection payloads in every position', () => {
 });
 
 describe('oversized and deeply nested queries', () => {
-  it('a URL over the cap is 414; one over Node\'s header limit is Node\'s own 431; the server stays up', async () => {
+  it('a URL over the cap is 414 up to a 256 KB request head, then 431; both with OData error bodies; the server stays up', async () => {
     const r = await raw('GET', `canary?$filter=${e(`name eq '${'x'.repeat(MAX_URL)}'`)}`);
     assertSafe(r, 'URL over the cap');
     assert.equal(r.status, 414);
     assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, 'UriTooLong');
-    const big = await raw('GET', `canary?$filter=${'x'.repeat(100 * 1024)}`);
-    assert.ok(big.status === 431 || big.status === 414, `100 KB URL: ${big.status}`);
+    const big = await raw('GET', `canary?$filter=${'x'.repeat(200 * 1024)}`);
+    assertSafe(big, '200 KB URL');
+    assert.equal(big.status, 414);
+    const huge = await rawSocket(`GET /odata/v4/canary?$filter=${'x'.repeat(300 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431 /);
+    const body = JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'HeadersTooLarge');
+    const headers = await raw('GET', 'canary', { 'X-Big': 'a'.repeat(70 * 1024) });
+    assertSafe(headers, '70 KB header field');
+    assert.equal(headers.status, 431);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
   });
 
   it('a $filter nested 10,000 deep is 400 QueryTooComplex, not a stack overflow', async () => {
@@ -446,6 +455,7 @@ describe('protocol-level junk (raw TCP)', () => {
     ['unknown HTTP version', 'GET /odata/v4/canary HTTP/9.9\r\nHost: x\r\n\r\n'],
     ['a TLS ClientHello', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'],
     ['70 KB of headers', `GET /odata/v4/canary HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`],
+    ['300 KB of headers', `GET /odata/v4/canary HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(300_000)}\r\n\r\n`],
     ['negative Content-Length', 'POST /odata/v4/victim HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'],
   ];
   for (const [name, data] of cases) {

@@ -19,6 +19,7 @@ export const ErrorCodes = {
   UnsupportedMediaType: 415,
   PayloadTooLarge: 413,
   UriTooLong: 414,
+  HeadersTooLarge: 431,
   NotImplemented: 501,
   BadRequest: 400,
   UnsupportedVersion: 400,

@@ -67,11 +67,18 @@ function koaCode(status: number): ODataError['code'] {
   return 'BadRequest';
 }
 
+/** Header fields beyond this many bytes are refused (Node's parser admits a larger head, for long URLs). */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
 export function urlLimit(maxUrlLength: number): Middleware {
   return async (ctx: Context, next: Next) => {
     if (ctx.originalUrl.length > maxUrlLength) {
       throw new ODataError('UriTooLong', `The URL is longer than ${maxUrlLength} characters; send long queries in a $batch request.`);
     }
+    const raw = ctx.req.rawHeaders;
+    let bytes = 0;
+    for (let i = 0; i < raw.length; i++) bytes += raw[i]!.length + 2;
+    if (bytes > MAX_HEADER_BYTES) throw new ODataError('HeadersTooLarge', `The request's header fields exceed ${MAX_HEADER_BYTES / 1024} KB.`);
     await next();
   };
 }
