@@ -173,3 +173,38 @@ describe('rate limit before authentication', () => {
     }
   });
 });
+
+describe('a $batch counts as many requests as it holds', () => {
+  it('charges each inner request; a batch that would pass the limit is 429 before any of it runs', async () => {
+    const user = `rl_batch_${randomBytes(6).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    const srv = await startTestServer(db.url, {
+      expose: ['public.item'],
+      auth: { users: [{ name: user, password }] },
+      rateLimit: { enabled: true, points: 10, windowSeconds: 60 },
+    });
+    try {
+      const auth = { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+      const batch = (n: number): Promise<Response> =>
+        srv.request('POST', '$batch', {
+          headers: { ...auth, 'Content-Type': 'application/json' },
+          body: { requests: Array.from({ length: n }, (_, i) => ({ id: String(i + 1), method: 'GET', url: `item(${(i % 5) + 1})` })) },
+        });
+      const first = await batch(4);
+      assert.equal(first.status, 200, await first.clone().text());
+      assert.equal(first.headers.get('ratelimit-remaining'), '6', 'four requests charged');
+      const body = (await first.json()) as { responses: { status: number }[] };
+      assert.deepEqual(body.responses.map((r) => r.status), [200, 200, 200, 200]);
+      const over = await batch(7);
+      assert.equal(over.status, 429);
+      assert.equal(((await over.json()) as { error: { code: string } }).error.code, 'TooManyRequests');
+      assert.ok(Number(over.headers.get('retry-after')) >= 1);
+      const single = await srv.get('item(1)', auth);
+      assert.equal(single.status, 429, 'the budget is spent: the refused batch took what was left');
+      await single.text();
+      assert.ok(srv.logs.some((l) => l.includes('"ratelimit.rejected"')));
+    } finally {
+      await srv.stop();
+    }
+  });
+});

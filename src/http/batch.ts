@@ -19,6 +19,7 @@ import type { AppDeps } from './context.js';
 import { mediaType, parseJsonLossless, readBody } from './body.js';
 import { parsePrefer } from './negotiate.js';
 import { handleRead } from './read-handler.js';
+import { chargeMore } from './ratelimit-middleware.js';
 import type { ExecuteWrite, Outcome, WriteMethod, WriteRequest } from './write-handler.js';
 
 /** One inner request, whichever format it came in. */
@@ -82,8 +83,11 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
   const coe = prefer.get('odata.continue-on-error') ?? prefer.get('continue-on-error');
   const continueOnError = coe !== undefined && coe.toLowerCase() !== 'false';
   const max = deps.config.batch.maxRequests;
-  const tooMany = (n: number): void => {
+  // Over the cap: 400. Else each inner request is charged to the client's rate limit like a request of
+  // its own (the batch itself was charged as one), before any of them runs.
+  const tooMany = async (n: number): Promise<void> => {
     if (n > max) throw new ODataError('BadRequest', `The batch holds ${n} requests; at most ${max} are allowed.`);
+    await chargeMore(ctx, n - 1);
   };
   const runner = new BatchRunner(ctx, deps, req, executeWrite);
   if (continueOnError) ctx.set('Preference-Applied', 'odata.continue-on-error');
@@ -92,7 +96,7 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
     const boundary = boundaryOf(ct);
     if (!boundary) throw new ODataError('BadRequest', 'The multipart/mixed Content-Type of a $batch needs a boundary parameter.');
     const units = parseMultipartBatch(text, boundary);
-    tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
+    await tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
     const out: ResponseUnit[] = [];
     for (const u of units) {
       const toInner = (r: BatchRequestPart): InnerRequest => ({
@@ -119,7 +123,7 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
   }
 
   const units = parseJsonBatch(parseJsonLossless(text));
-  tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
+  await tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
   const responses: JsonBatchResponse[] = [];
   const failed = new Set<string>();
   const dependencyFailed = (deps_: readonly string[]): string | undefined => deps_.find((d) => failed.has(d));

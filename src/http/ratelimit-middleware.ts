@@ -47,10 +47,24 @@ async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: strin
   }
 }
 
+/**
+ * Charges `n` more requests to the key the request was charged to, when rate limiting is on: a $batch
+ * counts as many requests as it holds (the middleware charged the first). Throws 429 when the limit is
+ * reached, before any of the batch runs.
+ */
+export async function chargeMore(ctx: Context, n: number): Promise<void> {
+  const more = (ctx.state as { chargeMore?: (n: number) => Promise<void> }).chargeMore;
+  if (more && n > 0) await more(n);
+}
+
 export function rateLimitMiddleware(opts: RateLimitMiddlewareOptions): Middleware {
   const keyOf = opts.keyOf ?? rateLimitKey;
   return async (ctx, next) => {
-    await charge(ctx, opts, keyOf(ctx));
+    const key = keyOf(ctx);
+    await charge(ctx, opts, key);
+    (ctx.state as { chargeMore?: (n: number) => Promise<void> }).chargeMore = async (n: number) => {
+      for (let i = 0; i < n; i++) await charge(ctx, opts, key);
+    };
     await next();
   };
 }
