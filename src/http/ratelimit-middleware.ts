@@ -10,6 +10,7 @@ import type { Context, Middleware } from 'koa';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
+import { setHeader } from './middleware.js';
 
 export interface RateLimitMiddlewareOptions {
   readonly limiter: RateLimiter;
@@ -34,7 +35,7 @@ async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: strin
     'RateLimit-Reset': String(d.resetSeconds),
     'RateLimit-Policy': limiter.policy,
   };
-  ctx.set(headers);
+  for (const name in headers) setHeader(ctx, name, headers[name]!);
   if (d.degraded?.first === true) {
     logEvent(logger, 'error', 'ratelimit.store_error', { store: limiter.store, error: d.degraded.error, key });
   }
