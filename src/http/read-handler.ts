@@ -3,6 +3,7 @@
  * (with server-driven keyset paging), /$count, single entities and single properties.
  */
 import type { Context } from 'koa';
+import { parse as parseLossless } from 'lossless-json';
 import type { Catalog, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
@@ -161,7 +162,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   const base = plan.count ? 1 : 0;
   const count = plan.count ? (rows[0] ? String(rows[0][0]) : '0') : undefined;
   const limitBytes = deps.config.server.maxResponseBytes - 4096;
-  let page = q.aggregated ? aggregatedPage(rows[0], base, pageRows, q.orderCount, limitBytes) : undefined;
+  let page = q.aggregated ? aggregatedPage(rows[0], base, pageRows, q.orderCount, limitBytes, q.orderFromEntity) : undefined;
   if (!page) {
     if (q.aggregated) {
       // Over the size cap: read it again row by row, to cut it at an entity and link to the rest.
@@ -223,8 +224,11 @@ interface Page {
 
 const SEPARATOR_BYTE = AGG_SEPARATOR.charCodeAt(0);
 
-/** An aggregated page ([json joined, n, last order values...]), or undefined when over the size cap. */
-function aggregatedPage(row: unknown[] | undefined, base: number, pageRows: number, orderCount: number, limitBytes: number): Page | undefined {
+/**
+ * An aggregated page ([json joined, n, last order values...]), or undefined when over the size cap.
+ * With `fromEntity` the order values are those properties of the page's last entity (its JSON text).
+ */
+function aggregatedPage(row: unknown[] | undefined, base: number, pageRows: number, orderCount: number, limitBytes: number, fromEntity?: readonly string[]): Page | undefined {
   const joined = (row?.[base] ?? null) as string | null;
   if (joined === null) return { entities: [], rows: 0, more: false };
   const n = Number(row![base + 1]);
@@ -232,7 +236,18 @@ function aggregatedPage(row: unknown[] | undefined, base: number, pageRows: numb
   // the row beyond the page (asked for to know that more exist) is the last one
   const text = more ? joined.slice(0, joined.lastIndexOf(AGG_SEPARATOR)) : joined;
   if (Buffer.byteLength(text) > limitBytes) return undefined;
-  return { entities: [text], rows: more ? pageRows : n, more, ...(more ? { after: row!.slice(base + 2, base + 2 + orderCount) as (string | null)[] } : {}), separated: true };
+  let after: (string | null)[] | undefined;
+  if (more) after = fromEntity ? orderValuesOf(text.slice(text.lastIndexOf(AGG_SEPARATOR) + 1), fromEntity) : (row!.slice(base + 2, base + 2 + orderCount) as (string | null)[]);
+  return { entities: [text], rows: more ? pageRows : n, more, ...(after ? { after } : {}), separated: true };
+}
+
+/** Properties of an entity's JSON text as PostgreSQL input text: numbers keep their digits (lossless-json). */
+function orderValuesOf(entityJson: string, names: readonly string[]): (string | null)[] {
+  const o = parseLossless(entityJson) as Record<string, unknown>;
+  return names.map((name) => {
+    const v = o[name];
+    return v === null || v === undefined ? null : String(v);
+  });
 }
 
 /** A page from one result row per entity, cut under the size cap. */

@@ -107,10 +107,10 @@ describe('collectionSql', () => {
   });
 
   it('joins a page into one text, with its row count and the order values of its last row', () => {
-    const q = collectionSql(base, 51, false, 'minimal', 50);
+    const q = collectionSql({ ...base, select: [col('Name')] }, 51, false, 'minimal', 50);
     assert.equal(
       q.text,
-      "select string_agg(p.j, E'\\x1e'), count(*)::int4, (array_agg(p.o0))[$2::int4] from (select row_to_json(m.*)::text as j, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t cross join lateral (select t.id as \"Id\", t.name as \"Name\") m) p",
+      "select string_agg(p.j, E'\\x1e'), count(*)::int4, (array_agg(p.o0))[$2::int4] from (select row_to_json(m.*)::text as j, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t cross join lateral (select t.name as \"Name\") m) p",
     );
     assert.deepEqual(q.values, [51, 50], 'the page size is a parameter (Prefer: odata.maxpagesize varies it)');
     assert.equal(q.aggregated, true);
@@ -124,6 +124,15 @@ describe('collectionSql', () => {
     const counted = collectionSql({ ...base, count: true }, 50, false, 'minimal', 50);
     assert.match(counted.text, /^select c\.n::text, p\.\* from \(select count\(\*\) as n from public\.people t\) c cross join lateral \(select string_agg.*\) p$/);
     assert.equal(collectionSql(base, 50, false, 'full', 50).aggregated, false, 'full metadata adds control information per entity in Node');
+  });
+
+  it('reads the skip token values from the last entity when every order term is a selected column', () => {
+    const q = collectionSql({ ...base, select: [col('Id'), col('Name')] }, 51, false, 'minimal', 50);
+    assert.deepEqual(q.orderFromEntity, ['Id']);
+    assert.doesNotMatch(q.text, /array_agg|lateral/);
+    const unselected = collectionSql({ ...base, select: [col('Name')] }, 51, false, 'minimal', 50);
+    assert.equal(unselected.orderFromEntity, undefined);
+    assert.match(unselected.text, /\(array_agg\(p\.o0\)\)\[\$2::int4\]/, 'an order column outside $select: its values come from PostgreSQL');
   });
 
   it('adds the count, offset and keyset condition', () => {
