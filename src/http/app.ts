@@ -4,7 +4,6 @@
  * read or write handler. Writes tunnelled as POST + X-HTTP-Method are treated as that method.
  */
 import Koa, { type Context } from 'koa';
-import Router from '@koa/router';
 import type { AppDeps } from './context.js';
 import { requireCatalog } from './context.js';
 import { errorRenderer, requestLog, urlLimit } from './middleware.js';
@@ -36,9 +35,9 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
   // Errors are rendered by errorRenderer; Koa's own handler only sees what escapes it (nothing should).
   app.silent = true;
   const root = deps.config.server.rootPath;
-  const router = new Router();
-
-  router.get('/healthz', async (ctx) => {
+  // GET/HEAD /healthz, before authentication. (A router for this one path allocated ~5% of a page
+  // request's garbage on every request; a comparison does not.)
+  const healthz = async (ctx: Context): Promise<void> => {
     try {
       await deps.db.query('select 1');
       ctx.body = { status: deps.catalog.current ? 'ok' : 'starting' };
@@ -47,12 +46,12 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
       ctx.status = 503;
       ctx.body = { status: 'database unavailable' };
     }
-  });
+  };
 
   app.use(requestLog(deps.logger, deps.config.log.slowQueryMs));
   app.use(errorRenderer(deps.logger));
   app.use(urlLimit(deps.config.server.maxUrlLength));
-  app.use(router.routes());
+  app.use(async (ctx, next) => (ctx.path === '/healthz' && (ctx.method === 'GET' || ctx.method === 'HEAD') ? healthz(ctx) : next()));
   if (opts.limiter) app.use(unauthenticatedRateLimit({ limiter: opts.limiter, logger: deps.logger }));
   app.use(authMiddleware({ auth: deps.config.auth, logger: deps.logger, publicPaths: (p) => p === '/healthz' }));
   if (opts.limiter) app.use(rateLimitMiddleware({ limiter: opts.limiter, logger: deps.logger }));
