@@ -54,18 +54,21 @@ async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: strin
  * reached, before any of the batch runs.
  */
 export async function chargeMore(ctx: Context, n: number): Promise<void> {
-  const more = (ctx.state as { chargeMore?: (n: number) => Promise<void> }).chargeMore;
-  if (more && n > 0) await more(n);
+  const charger = (ctx.state as { rateLimit?: Charger }).rateLimit;
+  if (charger) for (let i = 0; i < n; i++) await charger.charge(ctx);
+}
+
+interface Charger {
+  charge(ctx: Context): Promise<void>;
 }
 
 export function rateLimitMiddleware(opts: RateLimitMiddlewareOptions): Middleware {
   const keyOf = opts.keyOf ?? rateLimitKey;
+  // One per middleware, referenced from each request's state (no per-request closure).
+  const charger: Charger = { charge: (ctx) => charge(ctx, opts, keyOf(ctx)) };
   return async (ctx, next) => {
-    const key = keyOf(ctx);
-    await charge(ctx, opts, key);
-    (ctx.state as { chargeMore?: (n: number) => Promise<void> }).chargeMore = async (n: number) => {
-      for (let i = 0; i < n; i++) await charge(ctx, opts, key);
-    };
+    await charger.charge(ctx);
+    (ctx.state as { rateLimit?: Charger }).rateLimit = charger;
     await next();
   };
 }

@@ -151,6 +151,15 @@ describe('single reads', () => {
     assert.equal(q.text, "select json_build_object('Name', t.name)::text, t.xmin::text from public.people t where t.id = $1::uuid");
     assert.deepEqual(q.values, ['abc']);
   });
+  it('reuses the text of a shape and binds each request\'s key values', () => {
+    const plan = { kind: 'entity' as const, set, key: [{ column: col('Id'), value: 'a' }], select: [col('Name')], selectExplicit: true, etag: true };
+    const a = entitySql(plan, false);
+    const b = entitySql({ ...plan, key: [{ column: col('Id'), value: 'b' }] }, false);
+    assert.equal(a.text, b.text);
+    assert.deepEqual([a.values, b.values], [['a'], ['b']]);
+    assert.notEqual(entitySql({ ...plan, etag: false }, false).text, a.text);
+    assert.notEqual(entitySql({ ...plan, select: [col('Id')] }, false).text, a.text);
+  });
   it('selects a property as JSON and as raw text', () => {
     const q = propertySql({ kind: 'property', set, key: [{ column: col('Id'), value: 'abc' }], property: col('Big'), rawValue: false }, true);
     assert.equal(q.text, "select to_json(t.big::text)::text, to_json(t.big::text) #>> '{}' from public.people t where t.id = $1::uuid");

@@ -313,13 +313,25 @@ function keyWhere(key: readonly KeyValue[], params: unknown[]): string {
     .join(' and ');
 }
 
-/** One entity: [json, etag?] or no row. */
+/** One entity: [json, etag?] or no row. The text is memoised per set and shape (key lookups repeat it). */
 export function entitySql(plan: EntityPlan, ieee754: boolean): SqlQuery {
   const params: unknown[] = [];
-  const whole = plan.set.wholeRow === true && plan.select === plan.set.columns && !ieee754;
-  const cols = [whole ? `row_to_json(${ALIAS})::text` : jsonObject(ALIAS, plan.select, ieee754), ...(plan.etag ? [etagSql(plan.set)] : [])];
-  return { text: `select ${cols.join(', ')} from ${fromClause(plan.set)} where ${keyWhere(plan.key, params)}`, values: params };
+  let byShape = entityTextCache.get(plan.set);
+  if (!byShape) entityTextCache.set(plan.set, (byShape = new Map()));
+  const shape = `${ieee754 ? 1 : 0}${plan.etag ? 1 : 0}${plan.key.map((k) => k.column.name).join(',')}\u0000${plan.select === plan.set.columns ? '*' : plan.select.map((c) => c.name).join(',')}`;
+  let text = byShape.get(shape);
+  if (text === undefined) {
+    const whole = plan.set.wholeRow === true && plan.select === plan.set.columns && !ieee754;
+    const cols = [whole ? `row_to_json(${ALIAS})::text` : jsonObject(ALIAS, plan.select, ieee754), ...(plan.etag ? [etagSql(plan.set)] : [])];
+    text = `select ${cols.join(', ')} from ${fromClause(plan.set)} where ${keyWhere(plan.key, params)}`;
+    if (byShape.size < 1000) byShape.set(shape, text);
+    return { text, values: params };
+  }
+  for (const kv of plan.key) params.push(kv.value);
+  return { text, values: params };
 }
+
+const entityTextCache = new WeakMap<EntitySet, Map<string, string>>();
 
 /** One property: [json value, raw text value] or no row (entity missing). */
 export function propertySql(plan: PropertyPlan, ieee754: boolean): SqlQuery {
