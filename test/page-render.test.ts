@@ -29,6 +29,8 @@ insert into public.doc
          date '2020-01-01' + (i % 9),
          case when i % 5 = 0 then null else i % 2 = 0 end
   from generate_series(1, 230) i;
+create table public.ws (id int primary key, s text);
+insert into public.ws values (1, E'\\t tab and spaces \\n'), (2, U&'\\00A0nbsp\\3000'), (3, 'inner  space'), (4, null);
 `;
 
 let db: TestDb;
@@ -36,7 +38,7 @@ let srv: TestServer;
 
 before(async () => {
   db = await createTestDb(FIXTURE);
-  srv = await startTestServer(db.url, { expose: ['public.doc'], pageSize: 100 });
+  srv = await startTestServer(db.url, { expose: ['public.doc', 'public.ws'], pageSize: 100 });
 });
 after(async () => {
   await srv?.stop();
@@ -132,6 +134,16 @@ describe('aggregated pages', () => {
     const zero = await page('doc?$top=0&$count=true');
     assert.deepEqual(zero.body.value, []);
     assert.equal(zero.body['@odata.count'], 230);
+  });
+});
+
+describe('trim', () => {
+  it('removes leading and trailing Unicode whitespace (tabs, newlines, no-break and ideographic spaces), not inner spaces', async () => {
+    const ids = async (f: string): Promise<unknown[]> => (await page(`ws?$filter=${encodeURIComponent(f)}&$select=id`)).body.value.map((r) => r['id']);
+    assert.deepEqual(await ids("trim(s) eq 'tab and spaces'"), [1]);
+    assert.deepEqual(await ids("trim(s) eq 'nbsp'"), [2]);
+    assert.deepEqual(await ids("trim(s) eq 'inner  space'"), [3]);
+    assert.deepEqual(await ids('length(trim(s)) eq 4'), [2]);
   });
 });
 

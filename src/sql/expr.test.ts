@@ -105,7 +105,7 @@ const CASES: readonly [string, string, unknown[]][] = [
   ["length(Name) eq 3", "(char_length(t.name) = $1::int4)", ["3"]],
   ["tolower(Name) eq 'a'", "(lower(t.name) = $1::text)", ["a"]],
   ["toupper(Name) eq 'A'", "(upper(t.name) = $1::text)", ["A"]],
-  ["trim(Name) eq 'a'", "(btrim(t.name) = $1::text)", ["a"]],
+  ["trim(Name) eq 'a'", "(btrim(t.name, U&' \\0009\\000A\\000B\\000C\\000D\\0085\\00A0\\1680\\2000\\2001\\2002\\2003\\2004\\2005\\2006\\2007\\2008\\2009\\200A\\2028\\2029\\202F\\205F\\3000') = $1::text)", ["a"]],
   ["concat(Name,Code) eq 'ab'", "((t.name || t.code) = $1::text)", ["ab"]],
   ["matchesPattern(Name,'^A.*e$')", "(t.name ~ $1::text)", ["^A.*e$"]],
   ["fractionalseconds(Created) gt 0", "((extract(second from t.created) - floor(extract(second from t.created))) > $1::numeric)", ["0"]],

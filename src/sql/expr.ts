@@ -65,6 +65,12 @@ function constSql(value: ConstValue, type: EdmType, ctx: SqlContext): string {
   return param(ctx, value, PARAM_CAST[type]);
 }
 
+/**
+ * OData's trim removes leading and trailing whitespace "according to Unicode" (the White_Space property);
+ * PostgreSQL's one-argument btrim removes spaces only. A constant of the SQL text, not a value.
+ */
+const UNICODE_WHITESPACE = "U&' \\0009\\000A\\000B\\000C\\000D\\0085\\00A0\\1680\\2000\\2001\\2002\\2003\\2004\\2005\\2006\\2007\\2008\\2009\\200A\\2028\\2029\\202F\\205F\\3000'";
+
 /** Escapes LIKE's metacharacters (backslash is PostgreSQL's default LIKE escape). */
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -156,7 +162,7 @@ function call(fn: FunctionName, args: readonly TypedExpr[], type: EdmType, ctx: 
     case 'toupper':
       return `upper(${a(0)})`;
     case 'trim':
-      return `btrim(${a(0)})`;
+      return `btrim(${a(0)}, ${UNICODE_WHITESPACE})`;
     case 'concat':
       return `(${a(0)} || ${a(1)})`;
     case 'matchesPattern':
