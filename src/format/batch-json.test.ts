@@ -32,6 +32,20 @@ describe('JSON batch', () => {
     ];
     for (const b of bad) assert.throws(() => parseJsonBatch(parse(b)), ODataError, b);
   });
+
+  it('accepts dependsOn naming earlier requests or groups; refuses forward, unknown and self references', () => {
+    const ok = '{"requests":[{"id":"1","method":"get","url":"a"},{"id":"2","atomicityGroup":"g","method":"post","url":"a"},{"id":"3","atomicityGroup":"g","dependsOn":["2"],"method":"post","url":"a"},{"id":"4","dependsOn":["1","g"],"method":"get","url":"a"}]}';
+    assert.equal(parseJsonBatch(parse(ok)).length, 3);
+    const bad = [
+      '{"requests":[{"id":"1","dependsOn":["2"],"method":"get","url":"a"},{"id":"2","method":"get","url":"a"}]}',
+      '{"requests":[{"id":"1","dependsOn":["x"],"method":"get","url":"a"}]}',
+      '{"requests":[{"id":"1","dependsOn":["1"],"method":"get","url":"a"}]}',
+      '{"requests":[{"id":"1","atomicityGroup":"g","dependsOn":["g"],"method":"post","url":"a"}]}',
+    ];
+    for (const b of bad) {
+      assert.throws(() => parseJsonBatch(parse(b)), (e: unknown) => e instanceof ODataError && e.status === 400 && /depends on/.test(e.message), b);
+    }
+  });
   it('serialises responses, embedding JSON bodies as they are', () => {
     assert.equal(
       serializeJsonBatch([

@@ -58,6 +58,7 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
   const ids = new Set<string>();
   const units: JsonBatchUnit[] = [];
   const closedGroups = new Set<string>();
+  const seenGroups = new Set<string>();
   for (const r of raw) {
     const id = r['id'] as string;
     if (ids.has(id)) throw new ODataError('BadRequest', `Malformed JSON batch: the request id "${id.slice(0, 50)}" is used twice.`);
@@ -71,6 +72,13 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
       if (!headers.has('content-type') && typeof r['body'] !== 'string') headers.set('content-type', 'application/json');
     }
     const group = r['atomicityGroup'] as string | undefined;
+    // dependsOn names requests or atomicity groups that come before this request (JSON Format 19.1).
+    for (const d of (r['dependsOn'] as string[] | undefined) ?? []) {
+      if (d === id || (!ids.has(d) && !seenGroups.has(d)) || (d === group && !ids.has(d))) {
+        throw new ODataError('BadRequest', `Malformed JSON batch: request "${id.slice(0, 50)}" depends on "${d.slice(0, 50)}", which is not a request or atomicityGroup before it.`);
+      }
+    }
+    if (group !== undefined) seenGroups.add(group);
     const req: JsonBatchRequest = {
       id,
       method: (r['method'] as string).toUpperCase(),
