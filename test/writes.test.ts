@@ -365,3 +365,70 @@ describe('optimistic concurrency', () => {
     assert.equal((await srv.request('PATCH', 'plain(1)', { body: { n: 1 }, headers: { 'If-Match': 'abc' } })).status, 400);
   });
 });
+
+describe('writing one property (OData 11.4.9)', () => {
+  const row = async (id: number): Promise<Record<string, unknown>> => (await db.query('select label, n from plain where id = $1', [id]))[0]!;
+  before(async () => {
+    await db.query("insert into plain values (50, 'fifty', 5) on conflict (id) do update set label = 'fifty', n = 5");
+  });
+
+  it('PUT {"value": ...} updates it: 204 with the new ETag; PATCH the same', async () => {
+    const r = await srv.request('PUT', 'plain(50)/label', { body: { value: 'FIFTY' } });
+    assert.equal(r.status, 204, await r.text());
+    assert.match(r.headers.get('etag') ?? '', /^W\/"/);
+    assert.deepEqual(await row(50), { label: 'FIFTY', n: 5 });
+    const p = await srv.request('PATCH', 'plain(50)/n', { body: { value: 51 } });
+    assert.equal(p.status, 204, await p.text());
+    assert.deepEqual(await row(50), { label: 'FIFTY', n: 51 });
+  });
+
+  it('the raw value to /$value; return=representation answers the property', async () => {
+    const r = await srv.request('PUT', 'plain(50)/n/$value', { headers: { 'Content-Type': 'text/plain' }, body: '52' });
+    assert.equal(r.status, 204, await r.text());
+    assert.equal((await row(50))['n'], 52);
+    const s = await srv.request('PUT', 'plain(50)/label/$value', { headers: { 'Content-Type': 'text/plain', Prefer: 'return=representation' }, body: 'raw text' });
+    assert.equal(s.status, 200);
+    const body = (await s.json()) as Record<string, unknown>;
+    assert.equal(body['value'], 'raw text');
+    assert.match(String(body['@odata.context']), /\$metadata#plain\(50\)\/label$/);
+  });
+
+  it('DELETE sets it to null; a NOT NULL property refuses with 400 and nothing changes', async () => {
+    const d = await srv.request('DELETE', 'plain(50)/n');
+    assert.equal(d.status, 204, await d.text());
+    assert.equal((await row(50))['n'], null);
+    const bad = await srv.request('DELETE', 'plain(50)/label');
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'InvalidBody');
+    assert.equal((await row(50))['label'], 'raw text');
+  });
+
+  it('refuses what cannot be written: a wrong type, a missing "value", an unknown property, the key, a missing entity, a read-only set, POST', async () => {
+    const before_ = await row(50);
+    const cases: [string, string, unknown, number, string][] = [
+      ['PUT', 'plain(50)/n', { value: 'x' }, 400, 'InvalidBody'],
+      ['PUT', 'plain(50)/n', { v: 1 }, 400, 'InvalidBody'],
+      ['PUT', 'plain(50)/n/$value', 'not a number', 400, 'InvalidBody'],
+      ['PUT', 'plain(50)/nope', { value: 1 }, 404, 'PropertyNotFound'],
+      ['PUT', 'plain(50)/id', { value: 51 }, 400, 'InvalidBody'],
+      ['PUT', 'plain(9999)/label', { value: 'x' }, 404, 'EntityNotFound'],
+      ['PUT', 'ro(1)/v', { value: 'y' }, 405, 'MethodNotAllowed'],
+      ['POST', 'plain(50)/label', { value: 'x' }, 405, 'MethodNotAllowed'],
+    ];
+    for (const [m, url, body, status, code] of cases) {
+      const raw = typeof body === 'string';
+      const r = await srv.request(m, url, { body, ...(raw ? { headers: { 'Content-Type': 'text/plain' } } : {}) });
+      const text = await r.text();
+      assert.equal(r.status, status, `${m} ${url}: ${text}`);
+      assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, code, `${m} ${url}`);
+    }
+    assert.deepEqual(await row(50), before_, 'nothing changed');
+    assert.deepEqual((await db.query('select v from ro where id = 1'))[0], { v: 'x' });
+  });
+
+  it('If-Match is checked: a stale ETag is 412 and the value stays', async () => {
+    const r = await srv.request('PUT', 'plain(50)/label', { headers: { 'If-Match': 'W/"1"' }, body: { value: 'stale' } });
+    assert.equal(r.status, 412, await r.text());
+    assert.equal((await row(50))['label'], 'raw text');
+  });
+});

@@ -6,10 +6,11 @@
  * media type and body (415/400), then one SQL statement that writes, checks If-Match and returns the row.
  */
 import type { Context } from 'koa';
-import type { Catalog, EntitySet } from '../catalog/types.js';
+import type { Catalog, Column, EntitySet } from '../catalog/types.js';
+import { stringify } from 'lossless-json';
 import type { ArrayQueryable } from '../db/pool.js';
 import { ODataError } from '../errors/odata-error.js';
-import { contextUrl, entityControl, entityId, entityJson, etagValue, type Urls } from '../format/json.js';
+import { contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, type Urls } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import { toQueryOptions, type RawQuery } from '../odata/query-options.js';
 import { planKey } from '../plan/read.js';
@@ -19,7 +20,7 @@ import { validateBody } from '../validate/entity-schema.js';
 import type { AuthUser } from '../auth/user.js';
 import type { AppDeps } from './context.js';
 import { findSet } from './context.js';
-import { parseEntityBody, readBody } from './body.js';
+import { parseEntityBody, parseJsonLossless, readBody } from './body.js';
 import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
 import { handleBatch } from './batch.js';
 
@@ -75,10 +76,7 @@ export function writableSet(req: WriteRequest): EntitySet {
   if (set.readOnly) throw new ODataError('MethodNotAllowed', `${set.name} is read-only.`, { headers: ALLOW_READ_ONLY });
   if (path.kind === 'collection' && method !== 'POST') throw notAllowed(`${method} is not allowed on the collection ${set.name}; address one entity by its key.`, 'GET, HEAD, POST');
   if (path.kind === 'entity' && method === 'POST') throw notAllowed(`POST is not allowed on an entity; POST to the collection ${set.name}.`, 'GET, HEAD, PATCH, PUT, DELETE');
-  if (path.kind === 'property') {
-    if (method === 'POST') throw notAllowed('POST is not allowed on a property.', 'GET, HEAD');
-    throw new ODataError('NotImplemented', `Writing a single property is not supported; ${method === 'DELETE' ? 'PATCH the entity with the property set to null' : 'PATCH the entity'}.`);
-  }
+  if (path.kind === 'property' && method === 'POST') throw notAllowed('POST is not allowed on a property.', 'GET, HEAD, PUT, PATCH, DELETE');
   if (req.user && !req.user.canWrite(set.name)) throw new ODataError('Forbidden', `You may not modify ${set.name}.`, { target: set.name });
   return set;
 }
@@ -98,13 +96,18 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   if (path.kind === 'collection') {
     const body = parseEntityBody(input.body ?? '', input.header('content-type'));
     plan = planInsert(set, validateBody(set, 'create', body, catalog.namespace));
-  } else if (path.kind === 'entity') {
+  } else if (path.kind === 'entity' || path.kind === 'property') {
     const key = planKey(set, path.key);
     const ifMatch = parseIfMatch(input.header('if-match'));
     if (ifMatch === undefined && set.requireIfMatch) {
       throw new ODataError('PreconditionRequired', `${method} on ${set.name} requires an If-Match header with the entity's ETag (or *).`);
     }
-    if (method === 'DELETE') plan = planDelete(set, key, ifMatch);
+    if (path.kind === 'property') {
+      // A property's own URL (OData 11.4.9): PUT/PATCH {"value": v} (or the raw value to /$value) and
+      // DELETE (null) are updates of the entity with that one property.
+      const body = { [propertyOf(set, path.property).name]: method === 'DELETE' ? null : propertyValue(propertyOf(set, path.property), path.value, input) };
+      plan = planUpdate(set, key, validateBody(set, 'update', body, catalog.namespace), false, ifMatch);
+    } else if (method === 'DELETE') plan = planDelete(set, key, ifMatch);
     else {
       const body = parseEntityBody(input.body ?? '', input.header('content-type'));
       const mode = method === 'PUT' ? 'replace' : 'update';
@@ -145,6 +148,14 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
     return { status: 201, headers, body: representation(), entityPath: id };
   }
   if (plan.kind === 'update') headers['ETag'] = etagValue(etag);
+  if (path.kind === 'property') {
+    // 204, or with return=representation the property as a single-value response
+    if (ret !== 'representation') return { status: 204, headers, entityPath: id };
+    headers['Preference-Applied'] = 'return=representation';
+    headers['Content-Type'] = jsonContentType(f);
+    const value = (parseJsonLossless(row[0] as string) as Record<string, unknown>)[path.property] ?? null;
+    return { status: 200, headers, body: propertyJson(contextUrl(urls, `${id}/${path.property}`), f.metadata, stringify(value) ?? 'null'), entityPath: id };
+  }
   if (ret === 'representation') {
     headers['Preference-Applied'] = 'return=representation';
     headers['Content-Type'] = jsonContentType(f);
@@ -152,6 +163,31 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   }
   if (ret === 'minimal') headers['Preference-Applied'] = 'return=minimal';
   return { status: 204, headers, entityPath: id };
+}
+
+function propertyOf(set: EntitySet, name: string): Column {
+  const c = set.columnsByName.get(name);
+  if (!c) throw new ODataError('PropertyNotFound', `${set.name} has no property "${name.slice(0, 128)}".`, { target: name.slice(0, 128) });
+  return c;
+}
+
+const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+const NUMERIC_EDM = new Set(['Edm.Byte', 'Edm.SByte', 'Edm.Int16', 'Edm.Int32', 'Edm.Int64', 'Edm.Decimal', 'Edm.Double', 'Edm.Single']);
+
+/** The new value of a property write: {"value": v} in JSON, or the raw text sent to /$value. */
+function propertyValue(col: Column, raw: boolean, input: WriteInput): unknown {
+  const text = input.body ?? '';
+  if (raw) {
+    // the raw value as its JSON counterpart, validated below like any body value
+    if (NUMERIC_EDM.has(col.edm) && JSON_NUMBER.test(text.trim())) return parseJsonLossless(text.trim());
+    if (col.edm === 'Edm.Boolean' && (text.trim() === 'true' || text.trim() === 'false')) return text.trim() === 'true';
+    return text;
+  }
+  const body = parseEntityBody(text, input.header('content-type'));
+  if (!Object.prototype.hasOwnProperty.call(body, 'value')) {
+    throw new ODataError('InvalidBody', `Send the new value of ${col.name} as {"value": ...}.`, { target: col.name });
+  }
+  return body['value'];
 }
 
 export async function handleWrite(ctx: Context, deps: AppDeps, req: WriteRequest): Promise<void> {
