@@ -15,7 +15,7 @@ import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from
 import { encodeSkipToken } from '../plan/skiptoken.js';
 import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
 import type { AppDeps } from './context.js';
-import { optionsKey, PreparedCache } from './prepared.js';
+import { Memo, optionsKey } from '../sql/memo.js';
 import { findSet, visibleSets } from './context.js';
 import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
 import type { AuthUser } from '../auth/user.js';
@@ -208,7 +208,7 @@ interface PreparedPage {
   readonly q: ReturnType<typeof collectionSql>;
 }
 
-const pages = new PreparedCache<PreparedPage>(256);
+const pages = new Memo<PreparedPage>(256);
 
 interface Page {
   readonly entities: string[];

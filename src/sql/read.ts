@@ -10,6 +10,7 @@ import { assertNever } from '../errors/odata-error.js';
 import type { CollectionPlan, CountPlan, EntityPlan, KeyValue, OrderTerm, PropertyPlan } from '../plan/read.js';
 import { compileFilter, compileSearch, compileOrderValue } from './expr.js';
 import { CAST_TYPE, colRef, ident, jsonObject, jsonValue, keyParamSql } from './json.js';
+import { Memo } from './memo.js';
 
 export interface SqlQuery {
   readonly text: string;
@@ -79,19 +80,15 @@ interface EntityRender {
 }
 
 function entityRender(set: EntitySet, select: readonly Column[], ieee754: boolean, etag: string | undefined): EntityRender {
-  let bySelection = renderCache.get(set);
-  if (!bySelection) renderCache.set(set, (bySelection = new Map()));
-  const key = `${ieee754 ? 1 : 0}${etag ?? ''}\u0000${select === set.columns ? '*' : select.map((c) => c.name).join(',')}`;
-  let r = bySelection.get(key);
-  if (r === undefined) {
-    r = buildEntityRender(select, ieee754, etag);
-    if (bySelection.size < 1000) bySelection.set(key, r);
-  }
-  return r;
+  return renders.get(set, `${ieee754 ? 1 : 0}${etag ?? ''}\u0000${selectionKey(set, select)}`, () => buildEntityRender(select, ieee754, etag));
 }
 
 /** Memoised per set and selection: building it (jsonValue and quoting per column) cost 20 us a request. */
-const renderCache = new WeakMap<EntitySet, Map<string, EntityRender>>();
+const renders = new Memo<EntityRender>(1000);
+
+function selectionKey(set: EntitySet, select: readonly Column[]): string {
+  return select === set.columns ? '*' : select.map((c) => c.name).join(',');
+}
 
 function buildEntityRender(select: readonly Column[], ieee754: boolean, etag: string | undefined): EntityRender {
   const cols = select.map((c) => `${jsonValue(ALIAS, c, ieee754)} as ${ident(c.name)}`);
@@ -315,23 +312,16 @@ function keyWhere(key: readonly KeyValue[], params: unknown[]): string {
 
 /** One entity: [json, etag?] or no row. The text is memoised per set and shape (key lookups repeat it). */
 export function entitySql(plan: EntityPlan, ieee754: boolean): SqlQuery {
-  const params: unknown[] = [];
-  let byShape = entityTextCache.get(plan.set);
-  if (!byShape) entityTextCache.set(plan.set, (byShape = new Map()));
-  const shape = `${ieee754 ? 1 : 0}${plan.etag ? 1 : 0}${plan.key.map((k) => k.column.name).join(',')}\u0000${plan.select === plan.set.columns ? '*' : plan.select.map((c) => c.name).join(',')}`;
-  let text = byShape.get(shape);
-  if (text === undefined) {
+  const shape = `${ieee754 ? 1 : 0}${plan.etag ? 1 : 0}${plan.key.map((k) => k.column.name).join(',')}\u0000${selectionKey(plan.set, plan.select)}`;
+  const text = entityTexts.get(plan.set, shape, () => {
     const whole = plan.set.wholeRow === true && plan.select === plan.set.columns && !ieee754;
     const cols = [whole ? `row_to_json(${ALIAS})::text` : jsonObject(ALIAS, plan.select, ieee754), ...(plan.etag ? [etagSql(plan.set)] : [])];
-    text = `select ${cols.join(', ')} from ${fromClause(plan.set)} where ${keyWhere(plan.key, params)}`;
-    if (byShape.size < 1000) byShape.set(shape, text);
-    return { text, values: params };
-  }
-  for (const kv of plan.key) params.push(kv.value);
-  return { text, values: params };
+    return `select ${cols.join(', ')} from ${fromClause(plan.set)} where ${keyWhere(plan.key, [])}`;
+  });
+  return { text, values: plan.key.map((kv) => kv.value) };
 }
 
-const entityTextCache = new WeakMap<EntitySet, Map<string, string>>();
+const entityTexts = new Memo<string>(1000);
 
 /** One property: [json value, raw text value] or no row (entity missing). */
 export function propertySql(plan: PropertyPlan, ieee754: boolean): SqlQuery {

@@ -1,14 +1,14 @@
 /** The memo of planned pages: LRU bound, nothing cached for a stage that throws, keys that tell options apart. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { optionsKey, PreparedCache } from './prepared.js';
+import { optionsKey, Memo } from './memo.js';
 import type { QueryOptions } from '../odata/query-options.js';
 
 const opts = (o: Partial<QueryOptions>): QueryOptions => ({ aliases: new Map(), ...o });
 
-describe('PreparedCache', () => {
+describe('Memo', () => {
   it('builds once per owner and key, evicts the least recently used', () => {
-    const c = new PreparedCache<number>(2);
+    const c = new Memo<number>(2);
     const a = {};
     const b = {};
     let builds = 0;
@@ -24,7 +24,7 @@ describe('PreparedCache', () => {
     assert.equal(builds, 5);
   });
   it('caches nothing when the stage throws', () => {
-    const c = new PreparedCache<number>(4);
+    const c = new Memo<number>(4);
     const o = {};
     assert.throws(() => c.get(o, 'bad', () => { throw new Error('400'); }), /400/);
     assert.equal(c.get(o, 'bad', () => 7), 7);

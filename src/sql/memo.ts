@@ -1,13 +1,13 @@
 /**
- * A bounded memo of the pure stages of a read (parse -> plan -> sql), per entity set and keyed by the
- * query options and format that shaped them. Clients repeat the same URLs (a Salesforce list view, a
- * dashboard tile), and planning and compiling a filtered page allocated ~20 KB and took ~25 us a request,
- * which under load kept the young generation busy. Sets are rebuilt on every catalog load, so a reload
- * starts empty caches. Least recently used entries go first.
+ * A bounded memo per owner (an entity set: sets are rebuilt on every catalog load, so a reload starts
+ * empty memos), least recently used entries first out. It holds what the pure stages derive from a
+ * request's shape: SQL text (read.ts) and, in the read handler, whole planned pages per URL options:
+ * clients repeat the same URLs (a Salesforce list view, a dashboard tile), and planning and compiling a
+ * filtered page allocated ~20 KB and took ~25 us a request.
  */
 import type { QueryOptions } from '../odata/query-options.js';
 
-export class PreparedCache<V> {
+export class Memo<V> {
   private readonly byOwner = new WeakMap<object, Map<string, V>>();
   constructor(private readonly max: number) {}
 
