@@ -5,11 +5,19 @@ import { join } from 'node:path';
 import type { BenchDb } from './db.js';
 import { freePort, log, sleep } from './util.js';
 
-/** `web: node --flag dist/main.js` in the Procfile -> ['--flag', 'dist/main.js'] */
-function productionArgs(repoRoot: string): string[] {
+/**
+ * `web: A=1 node --flag dist/main.js` in the Procfile -> env { A: '1' } and args ['--flag', 'dist/main.js']:
+ * ours starts exactly as in production.
+ */
+function productionCommand(repoRoot: string): { env: Record<string, string>; args: string[] } {
   const line = readFileSync(join(repoRoot, 'Procfile'), 'utf8').split('\n').find((l) => l.startsWith('web:'));
   const words = (line ?? 'web: node dist/main.js').slice(4).trim().split(/\s+/);
-  return words[0] === 'node' ? words.slice(1) : ['dist/main.js'];
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) {
+    const w = words.shift()!;
+    env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  }
+  return { env, args: words[0] === 'node' ? words.slice(1) : ['dist/main.js'] };
 }
 
 export type ServerName = 'ours' | 'floor' | 'cap';
@@ -66,9 +74,9 @@ export function serverDefs(benchDir: string, repoRoot: string, opts: { build: bo
       spawnArgs: (port, db) => ({
         cmd: process.execPath,
         // As in production: the node flags and entry point of the Procfile's web line.
-        args: [...productionArgs(repoRoot), '--config', join(benchDir, 'ours.config.json')],
+        args: [...productionCommand(repoRoot).args, '--config', join(benchDir, 'ours.config.json')],
         cwd: repoRoot,
-        env: { ...process.env, NODE_ENV: 'production', PORT: String(port), DATABASE_URL: db.url, BENCH_PASSWORD: opts.password },
+        env: { ...process.env, ...productionCommand(repoRoot).env, NODE_ENV: 'production', PORT: String(port), DATABASE_URL: db.url, BENCH_PASSWORD: opts.password },
       }),
       readyPath: '/healthz',
       headers: { authorization: basic },
