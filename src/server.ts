@@ -169,7 +169,7 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
 /**
  * The request head (request line and headers) Node parses before our middleware runs: URLs up to this
  * size reach the URL cap (server.maxUrlLength, default 16 KB) and get its 414, and header fields over
- * 64 KB get the header cap's 431 (urlLimit in middleware.ts). A longer head is refused by Node's parser;
+ * 64 KB get the header cap's 431 (requestHeadLimits in middleware.ts). A longer head is refused by Node's parser;
  * answerClientError gives it a 431 with an OData error body.
  */
 const MAX_REQUEST_HEAD = 256 * 1024;

@@ -6,7 +6,7 @@
 import Koa, { type Context } from 'koa';
 import type { AppDeps } from './context.js';
 import { requireCatalog } from './context.js';
-import { errorRenderer, requestLog, urlLimit } from './middleware.js';
+import { errorRenderer, requestLog, requestHeadLimits } from './middleware.js';
 import { authMiddleware } from './auth-middleware.js';
 import { rateLimitMiddleware, unauthenticatedRateLimit } from './ratelimit-middleware.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
 
   app.use(requestLog(deps.logger, deps.config.log.slowQueryMs));
   app.use(errorRenderer(deps.logger));
-  app.use(urlLimit(deps.config.server.maxUrlLength));
+  app.use(requestHeadLimits(deps.config.server.maxUrlLength));
   app.use(async (ctx, next) => (ctx.path === '/healthz' && (ctx.method === 'GET' || ctx.method === 'HEAD') ? healthz(ctx) : next()));
   if (opts.limiter) app.use(unauthenticatedRateLimit({ limiter: opts.limiter, logger: deps.logger }));
   app.use(authMiddleware({ auth: deps.config.auth, logger: deps.logger, publicPaths: (p) => p === '/healthz' }));

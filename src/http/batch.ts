@@ -85,7 +85,8 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
   const max = deps.config.batch.maxRequests;
   // Over the cap: 400. Else each inner request is charged to the client's rate limit like a request of
   // its own (the batch itself was charged as one), before any of them runs.
-  const tooMany = async (n: number): Promise<void> => {
+  const admit = async (units: readonly ({ kind: 'request' } | { kind: 'changeset'; requests: readonly unknown[] })[]): Promise<void> => {
+    const n = units.reduce((sum, u) => sum + (u.kind === 'request' ? 1 : u.requests.length), 0);
     if (n > max) throw new ODataError('BadRequest', `The batch holds ${n} requests; at most ${max} are allowed.`);
     await chargeMore(ctx, n - 1);
   };
@@ -96,7 +97,7 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
     const boundary = boundaryOf(ct);
     if (!boundary) throw new ODataError('BadRequest', 'The multipart/mixed Content-Type of a $batch needs a boundary parameter.');
     const units = parseMultipartBatch(text, boundary);
-    await tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
+    await admit(units);
     const out: ResponseUnit[] = [];
     for (const u of units) {
       const toInner = (r: BatchRequestPart): InnerRequest => ({
@@ -123,7 +124,7 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
   }
 
   const units = parseJsonBatch(parseJsonLossless(text));
-  await tooMany(units.reduce((n, u) => n + (u.kind === 'request' ? 1 : u.requests.length), 0));
+  await admit(units);
   const responses: JsonBatchResponse[] = [];
   const failed = new Set<string>();
   const dependencyFailed = (deps_: readonly string[]): string | undefined => deps_.find((d) => failed.has(d));

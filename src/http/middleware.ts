@@ -1,6 +1,6 @@
 /**
  * The outer middleware every request passes: request id and completion log, OData-Version negotiation,
- * the error renderer (OData error bodies; unknown errors masked as 500 and logged), and the URL length cap.
+ * the error renderer (OData error bodies; unknown errors masked as 500 and logged), and the caps on URL length and header size.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
@@ -79,9 +79,9 @@ function koaCode(status: number): ODataError['code'] {
 }
 
 /** Header fields beyond this many bytes are refused (Node's parser admits a larger head, for long URLs). */
-export const MAX_HEADER_BYTES = 64 * 1024;
+const MAX_HEADER_BYTES = 64 * 1024;
 
-export function urlLimit(maxUrlLength: number): Middleware {
+export function requestHeadLimits(maxUrlLength: number): Middleware {
   return async (ctx: Context, next: Next) => {
     if (ctx.originalUrl.length > maxUrlLength) {
       throw new ODataError('UriTooLong', `The URL is longer than ${maxUrlLength} characters; send long queries in a $batch request.`);

@@ -105,7 +105,8 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
     if (path.kind === 'property') {
       // A property's own URL (OData 11.4.9): PUT/PATCH {"value": v} (or the raw value to /$value) and
       // DELETE (null) are updates of the entity with that one property.
-      const body = { [propertyOf(set, path.property).name]: method === 'DELETE' ? null : propertyValue(propertyOf(set, path.property), path.value, input) };
+      const col = propertyOf(set, path.property);
+      const body = { [col.name]: method === 'DELETE' ? null : propertyValue(col, path.value, input) };
       plan = planUpdate(set, key, validateBody(set, 'update', body, catalog.namespace), false, ifMatch);
     } else if (method === 'DELETE') plan = planDelete(set, key, ifMatch);
     else {

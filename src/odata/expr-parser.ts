@@ -10,56 +10,24 @@
  */
 import { ODataError } from '../errors/odata-error.js';
 import { matchLiteral } from './literal.js';
-import { syntaxError } from './parse-error.js';
+import { isWs, ParserBase } from './parser-base.js';
 import type { Expr, ParseLimits } from './filter-ast.js';
 import { DEFAULT_LIMITS } from './filter-ast.js';
 import { IDENT, INFIX, QUALIFIED, SUPPORTED_FUNCTIONS, UNSUPPORTED_FUNCTIONS, type FunctionName, type InfixOp } from './filter-grammar.js';
-
-export function isWs(ch: string | undefined): boolean {
-  return ch === ' ' || ch === '\t';
-}
 
 function notImplemented(what: string, option: string): ODataError {
   return new ODataError('NotImplemented', `${what} is not supported in ${option}.`, { target: option });
 }
 
-export class ExprParser {
-  pos = 0;
-  private depth = 0;
-  private nodes = 0;
-
-  constructor(
-    readonly src: string,
-    readonly option: string,
-    readonly limits: ParseLimits = DEFAULT_LIMITS,
-  ) {}
-
-  fail(what: string, pos = this.pos): ODataError {
-    return syntaxError(this.option, this.src, pos, what);
-  }
-
-  private node<T extends Expr>(e: T): T {
-    if (++this.nodes > this.limits.maxNodes) {
-      throw new ODataError('QueryTooComplex', `${this.option} has more than ${this.limits.maxNodes} nodes.`, { target: this.option });
-    }
-    return e;
-  }
-
-  private enter(): void {
-    if (++this.depth > this.limits.maxDepth) {
-      throw new ODataError('QueryTooComplex', `${this.option} is nested deeper than ${this.limits.maxDepth} levels.`, { target: this.option });
-    }
+export class ExprParser extends ParserBase {
+  constructor(src: string, option: string, limits: ParseLimits = DEFAULT_LIMITS) {
+    super(src, option, limits);
   }
 
   private peek(): string | undefined {
     return this.src[this.pos];
   }
 
-  skipWs(): number {
-    const start = this.pos;
-    while (isWs(this.src[this.pos])) this.pos++;
-    return this.pos - start;
-  }
 
   expect(ch: string): void {
     if (this.src[this.pos] !== ch) throw this.fail(`expected "${ch}"`);

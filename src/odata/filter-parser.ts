@@ -6,7 +6,8 @@
 import { ODataError } from '../errors/odata-error.js';
 import type { Expr, OrderByItem, ParseLimits } from './filter-ast.js';
 import { DEFAULT_LIMITS } from './filter-ast.js';
-import { ExprParser, isWs } from './expr-parser.js';
+import { ExprParser } from './expr-parser.js';
+import { isWs } from './parser-base.js';
 
 export { SUPPORTED_FUNCTIONS, type FunctionName } from './filter-grammar.js';
 export { ExprParser } from './expr-parser.js';

@@ -3,52 +3,20 @@
  * (backslash escapes \" and \\), the uppercase operators NOT, AND, OR, implicit AND between adjacent
  * terms, and parentheses. NOT binds tightest, then AND, then OR. Produces the SearchExpr of filter-ast.ts.
  */
-import { ODataError } from '../errors/odata-error.js';
 import type { ParseLimits, SearchExpr } from './filter-ast.js';
 import { DEFAULT_LIMITS } from './filter-ast.js';
-import { syntaxError } from './parse-error.js';
+import { isWs, ParserBase } from './parser-base.js';
 import { readQuoted } from './literal.js';
 
 const OPTION = '$search';
-
-function isWs(ch: string | undefined): boolean {
-  return ch === ' ' || ch === '\t';
-}
 
 function isWordChar(ch: string | undefined): boolean {
   return ch !== undefined && !isWs(ch) && ch !== '(' && ch !== ')' && ch !== '"';
 }
 
-class SearchParser {
-  pos = 0;
-  private depth = 0;
-  private nodes = 0;
-  constructor(
-    readonly src: string,
-    readonly limits: ParseLimits,
-  ) {}
-
-  fail(what: string, pos = this.pos): ODataError {
-    return syntaxError(OPTION, this.src, pos, what);
-  }
-
-  private node<T extends SearchExpr>(e: T): T {
-    if (++this.nodes > this.limits.maxNodes) {
-      throw new ODataError('QueryTooComplex', `$search has more than ${this.limits.maxNodes} nodes.`, { target: OPTION });
-    }
-    return e;
-  }
-
-  private enter(): void {
-    if (++this.depth > this.limits.maxDepth) {
-      throw new ODataError('QueryTooComplex', `$search is nested deeper than ${this.limits.maxDepth} levels.`, { target: OPTION });
-    }
-  }
-
-  private skipWs(): number {
-    const s = this.pos;
-    while (isWs(this.src[this.pos])) this.pos++;
-    return this.pos - s;
+class SearchParser extends ParserBase {
+  constructor(src: string, limits: ParseLimits) {
+    super(src, OPTION, limits);
   }
 
   /** Is the operator word `op` at p, followed by whitespace? */
