@@ -7,6 +7,7 @@ import type { Column, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import type { KeyPredicate } from '../odata/path.js';
 import type { Literal } from '../odata/literal.js';
+import { durationToInterval } from '../validate/edm-formats.js';
 import type { TypedExpr, TypedOrderItem, TypedSearch } from './typed-expr.js';
 
 export type MetadataLevel = 'minimal' | 'full' | 'none';
@@ -120,8 +121,9 @@ export function keyParam(col: Column, lit: Literal, setName: string): string | b
     case 'date':
     case 'dateTimeOffset':
     case 'timeOfDay':
-    case 'duration':
       return lit.text;
+    case 'duration':
+      return durationToInterval(lit.text);
     case 'string':
       return lit.value;
     case 'boolean':

@@ -12,6 +12,7 @@ import { assertNever } from '../errors/odata-error.js';
 import type { FunctionName } from '../odata/filter-parser.js';
 import type { ArithOp, CompareOp, ConstValue, TypedExpr, TypedOrderItem, TypedSearch } from '../plan/typed-expr.js';
 import { isInteger } from '../plan/typed-expr.js';
+import { durationToInterval } from '../validate/edm-formats.js';
 
 export interface SqlContext {
   readonly alias: string;
@@ -47,17 +48,8 @@ function param(ctx: SqlContext, value: unknown, cast: string): string {
   return `$${ctx.params.length}::${cast}`;
 }
 
-/**
- * An OData duration as PostgreSQL's interval input reads it: PostgreSQL accepts ISO 8601 with signed
- * fields ('P-1DT-2H') but not a leading sign ('-P1DT2H' is a syntax error), so the sign moves inside.
- */
-export function pgInterval(duration: string): string {
-  if (!duration.startsWith('-')) return duration;
-  return duration.slice(1).replace(/(\d+(?:\.\d+)?)([DHMS])/g, '-$1$2');
-}
-
 function constSql(value: ConstValue, type: EdmType, ctx: SqlContext): string {
-  if (type === 'Edm.Duration' && typeof value === 'string') return param(ctx, pgInterval(value), 'interval');
+  if (type === 'Edm.Duration' && typeof value === 'string') return param(ctx, durationToInterval(value), 'interval');
   if (type === 'Edm.Binary') {
     ctx.params.push(value);
     return `decode($${ctx.params.length}::text, 'base64')`;
@@ -291,7 +283,7 @@ function inList(e: Extract<TypedExpr, { kind: 'in' }>, ctx: SqlContext, exact: b
       e.elemType === 'Edm.Binary'
         ? e.values.map((b) => Buffer.from(String(b), 'base64'))
         : e.elemType === 'Edm.Duration'
-          ? e.values.map((d) => pgInterval(String(d)))
+          ? e.values.map((d) => durationToInterval(String(d)))
           : e.values;
     parts.push(`${v} = ANY(${param(ctx, values, `${isBpchar(e.operand) ? 'bpchar' : PARAM_CAST[e.elemType]}[]`)})`);
   }

@@ -51,7 +51,11 @@ export function isEdmDuration(s: string): boolean {
   return m[2] !== undefined || hasTime;
 }
 
-/** An OData Duration as PostgreSQL interval input: PostgreSQL takes signed fields, not a leading sign. */
+/**
+ * An OData Duration as PostgreSQL interval input (filters, keys and bodies): PostgreSQL accepts ISO 8601
+ * with signed fields ('P-1DT-2H') but not a leading sign ('-P1DT2H' is a syntax error), so the sign moves
+ * into every field.
+ */
 export function durationToInterval(s: string): string {
   if (!s.startsWith('-')) return s;
   return s.slice(1).replace(/(\d+(?:\.\d+)?)([DHMS])/g, '-$1$2');
