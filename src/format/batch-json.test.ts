@@ -56,4 +56,14 @@ describe('JSON batch', () => {
       '{"responses":[{"id":"1","status":200,"headers":{"content-type":"application/json"},"body":{"n":12345678901234567890.5}},{"id":"2","atomicityGroup":"g","status":204,"headers":{"etag":"W/\\"x\\""}},{"id":"3","status":200,"headers":{"content-type":"text/plain"},"body":"42"}]}',
     );
   });
+  it('embeds Buffer bodies by media type: JSON as JSON (collection pages are Buffers), binary as base64url', () => {
+    const out = JSON.parse(
+      serializeJsonBatch([
+        { id: 'page', status: 200, headers: { 'Content-Type': 'application/json;odata.metadata=minimal' }, body: Buffer.from('{"value":[{"id":1,"s":"ü"}]}') },
+        { id: 'bin', status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from([0xfb, 0xff, 0x00]) },
+        { id: 'txt', status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: Buffer.from('ünï') },
+      ]),
+    ) as { responses: { id: string; body: unknown }[] };
+    assert.deepEqual(out.responses.map((r) => r.body), [{ value: [{ id: 1, s: 'ü' }] }, '-_8A', 'ünï']);
+  });
 });

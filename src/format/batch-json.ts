@@ -111,11 +111,18 @@ export interface JsonBatchResponse {
   readonly atomicityGroup?: string;
 }
 
+/**
+ * An inner response body as OData's JSON batch format writes it: a JSON body (application/json, with
+ * or without parameters) as the JSON value itself, a text/* body as a string, any other binary body as
+ * a base64url string. Collection pages arrive as Buffers and are JSON like the rest.
+ */
 function bodyJson(r: JsonBatchResponse): string | undefined {
-  if (r.body === undefined) return undefined;
+  if (r.body === undefined || r.body.length === 0) return undefined;
   const ct = Object.entries(r.headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
-  if (Buffer.isBuffer(r.body)) return JSON.stringify(r.body.toString(/^application\/json/i.test(ct) || /^text\//i.test(ct) ? 'utf8' : 'base64'));
-  return /^application\/json/i.test(ct) ? r.body : JSON.stringify(r.body);
+  const text = (): string => (typeof r.body === 'string' ? r.body : r.body!.toString('utf8'));
+  if (/^application\/json(?:\s*;|\s*$)/i.test(ct)) return text();
+  if (/^text\//i.test(ct) || typeof r.body === 'string') return JSON.stringify(text());
+  return JSON.stringify(r.body.toString('base64url'));
 }
 
 export function serializeJsonBatch(responses: readonly JsonBatchResponse[]): string {
