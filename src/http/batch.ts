@@ -182,12 +182,21 @@ function errorResult(e: ODataError, id?: string): InnerResult {
 class BatchRunner {
   /** Content-ID / request id -> entity path below the service root */
   private readonly refs = new Map<string, string>();
+  /**
+   * Bytes the batch response may still take: the whole batch is held to the server's response cap
+   * (server.maxResponseBytes), not each inner read to it. Inner collection reads are paged under what is
+   * left (each page still holds at least one entity, with a nextLink to the rest), so 100 reads of large
+   * pages cannot build a response of 100 times the cap in memory.
+   */
+  private budget: number;
   constructor(
     private readonly ctx: Context,
     private readonly deps: AppDeps,
     private readonly outer: WriteRequest,
     private readonly executeWrite: ExecuteWrite,
-  ) {}
+  ) {
+    this.budget = deps.config.server.maxResponseBytes;
+  }
 
   async runChangeSet(requests: readonly InnerRequest[]): Promise<{ ok: true; results: InnerResult[] } | { ok: false; failure: InnerResult }> {
     try {
@@ -238,13 +247,16 @@ class BatchRunner {
   }
 
   async run(db: ArrayQueryable, r: InnerRequest, readsAllowed: boolean): Promise<InnerResult> {
+    let out: InnerResult;
     try {
       const res = await this.dispatch(db, r, readsAllowed);
       if (r.id !== undefined && res.entityPath !== undefined) this.refs.set(r.id, res.entityPath);
-      return { ...res, ...(r.id !== undefined ? { id: r.id } : {}) };
+      out = { ...res, ...(r.id !== undefined ? { id: r.id } : {}) };
     } catch (e) {
-      return this.errorOf(e, r.id);
+      out = this.errorOf(e, r.id);
     }
+    if (out.body !== undefined) this.budget -= Buffer.byteLength(out.body);
+    return out;
   }
 
   private async dispatch(db: ArrayQueryable, r: InnerRequest, readsAllowed: boolean): Promise<Outcome> {
@@ -257,7 +269,7 @@ class BatchRunner {
     if (method === 'GET' || method === 'HEAD') {
       if (!readsAllowed) throw new ODataError('BadRequest', 'A change set may contain only POST, PATCH, PUT and DELETE requests.');
       const fake = new BufferContext(r.headers);
-      await handleRead(fake as unknown as Context, this.deps, { path, raw, urls, user, catalog });
+      await handleRead(fake as unknown as Context, this.deps, { path, raw, urls, user, catalog, maxResponseBytes: this.budget });
       const headers: Record<string, string> = Object.fromEntries(fake.out);
       if (fake.type) headers['Content-Type'] = fake.type;
       const body = fake.body === undefined || fake.body === null || method === 'HEAD' ? undefined : Buffer.isBuffer(fake.body) ? fake.body : String(fake.body);

@@ -26,6 +26,8 @@ export interface ReadRequest {
   readonly urls: Urls;
   readonly user: AuthUser | undefined;
   readonly catalog: Catalog;
+  /** a lower cap on a collection page's bytes than the server's (a $batch's remaining response budget) */
+  readonly maxResponseBytes?: number;
 }
 
 const metadataCache = new WeakMap<Catalog, Map<string, string>>();
@@ -59,7 +61,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       return;
     }
     case 'collection':
-      return readCollection(ctx, deps, findSet(catalog, user, path.set), toQueryOptions(raw, 'collection'), urls, catalog.namespace);
+      return readCollection(ctx, deps, findSet(catalog, user, path.set), toQueryOptions(raw, 'collection'), urls, catalog.namespace, req.maxResponseBytes);
     case 'count': {
       const set = findSet(catalog, user, path.set);
       const opts = toQueryOptions(raw, 'count');
@@ -135,7 +137,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
   }
 }
 
-async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts: QueryOptions, urls: Urls, namespace: string): Promise<void> {
+async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts: QueryOptions, urls: Urls, namespace: string, maxResponseBytes?: number): Promise<void> {
   const f = negotiate(ctx.get('Accept') || undefined, opts.format, ['json']);
   const prefer = parsePrefer(ctx.get('Prefer'));
   let pageSize = deps.config.pageSize;
@@ -161,7 +163,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   let rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
   const base = plan.count ? 1 : 0;
   const count = plan.count ? (rows[0] ? String(rows[0][0]) : '0') : undefined;
-  const limitBytes = deps.config.server.maxResponseBytes - 4096;
+  const limitBytes = Math.min(maxResponseBytes ?? Infinity, deps.config.server.maxResponseBytes) - 4096;
   let page = q.aggregated ? aggregatedPage(rows[0], base, pageRows, q.orderCount, limitBytes, q.orderFromEntity) : undefined;
   if (!page) {
     if (q.aggregated) {
