@@ -167,7 +167,7 @@ function normalise(doc: RawConfig, file: string, env: NodeJS.ProcessEnv): Config
       url: doc.database?.url ?? env['DATABASE_URL'] ?? '',
       poolSize: doc.database?.poolSize ?? 10,
       statementTimeoutMs: doc.database?.statementTimeoutMs ?? 20_000,
-      acquireTimeoutMs: doc.database?.acquireTimeoutMs ?? 5_000,
+      acquireTimeoutMs: doc.database?.acquireTimeoutMs ?? 10_000,
       ssl: doc.database?.ssl ?? false,
       preparedStatements: doc.database?.preparedStatements ?? true,
     },
