@@ -1,6 +1,6 @@
-/** The benchmark run: data, then each server in turn (start, check, load, stop), then the report. */
+/** The benchmark run: data, then each workload against each server in turn (start, check, load, stop), then the report. */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,8 @@ import pg from 'pg';
 import { cleanupWrites, ensureData, openDatabase, type BenchDb, type DataInfo } from './db.js';
 import { runAutocannon, runWrites, walk, writeSequence, type LoadOptions, type Measured, type WalkResult } from './load.js';
 import { buildReport, type ServerResult, type WorkloadResult } from './report.js';
-import { killAllChildren, serverDefs, startServer, stopServer, type ServerName } from './servers.js';
-import { computeExpected, newAccount, PATCH_BODY, READ_WORKLOADS, type Answer } from './workloads.js';
+import { killAllChildren, serverDefs, startServer, stopServer, type Running, type ServerDef, type ServerName } from './servers.js';
+import { computeExpected, newAccount, PATCH_BODY, READ_WORKLOADS, type Answer, type ReadWorkload } from './workloads.js';
 import { log, mb, rssBytes, sleep } from './util.js';
 
 const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,7 +27,7 @@ function parseArgs(argv: string[]) {
     load: {
       connections: envNum('BENCH_CONNECTIONS', 32),
       duration: envNum('BENCH_DURATION', quick ? 2 : 10),
-      warmup: envNum('BENCH_WARMUP', quick ? 1 : 3),
+      warmup: envNum('BENCH_WARMUP', quick ? 1 : 5),
     } satisfies LoadOptions,
     walkMaxRows: envNum('BENCH_WALK_ROWS', quick ? 50_000 : Number.MAX_SAFE_INTEGER),
     walkMaxSeconds: envNum('BENCH_WALK_SECONDS', quick ? 60 : 240),
@@ -78,137 +78,47 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   const password = randomBytes(12).toString('hex');
   const defs = serverDefs(benchDir, repoRoot, { build: args.build, password }).filter((d) => args.servers.includes(d.name));
   const want = (id: string) => args.workloads === null || args.workloads.includes(id) || (id === 'W4p1' && args.workloads.includes('W4s'));
-  const results: ServerResult[] = [];
   let writeCounter = 0;
+  const ctx: SlotContext = { args, expected, pool, nextWrite: () => ++writeCounter };
 
+  // One slot per workload. Each server is started fresh for each slot (one server at a time) and the
+  // order of the servers rotates from slot to slot: the speed of a shared machine drifts over minutes,
+  // and comparing servers within each workload's minute keeps that drift out of the ratios.
+  const slots = [...READ_WORKLOADS.filter((w) => want(w.id)).map((w) => w.id), ...(want('W7') ? ['W7'] : []), ...(want('W8') ? ['W8'] : [])];
+  const results: ServerResult[] = [];
+  const usable: ServerDef[] = [];
   for (const def of defs) {
     const sr: ServerResult = { name: def.name, label: def.label, auth: def.auth, available: false, workloads: {} };
     results.push(sr);
     const why = def.prepare();
     if (why) { sr.reason = why; log(`${def.name}: not available: ${why}`); continue; }
-    log(`${def.name}: starting`);
-    const t0 = performance.now();
-    const running = await startServer(def, db, join(benchDir, '.logs'));
-    if (typeof running === 'string') { sr.reason = running; log(`${def.name}: not available: ${running}`); continue; }
-    sr.available = true;
-    sr.startSeconds = (performance.now() - t0) / 1000;
-    await sleep(1000);
-    sr.idleRssMB = mb(rssBytes(running.pid));
-    log(`${def.name}: ready in ${sr.startSeconds.toFixed(1)} s, idle RSS ${sr.idleRssMB} MB`);
-    try {
-      for (const w of READ_WORKLOADS) {
-        if (!want(w.id)) continue;
-        const wr: WorkloadResult = { status: 'ok' };
-        sr.workloads[w.id] = wr;
-        try {
-          let url = running.serviceRoot + encodeURI(w.path);
-          const headers = { ...def.headers, ...(w.headers ?? {}) };
-          if (w.viaNextLink) {
-            const first = await fetchAnswer(running.serviceRoot + encodeURI(w.viaNextLink.path), { ...def.headers, ...w.viaNextLink.headers });
-            let link: string | undefined;
-            try { link = (JSON.parse(first.text) as { '@odata.nextLink'?: string })['@odata.nextLink']; } catch { /* below */ }
-            let firstRows = 0;
-            try { firstRows = (JSON.parse(first.text) as { value?: unknown[] }).value?.length ?? 0; } catch { /* below */ }
-            if (first.status === 200 && firstRows > 100) {
-              wr.status = 'n/a';
-              wr.reason = `ignores Prefer: odata.maxpagesize=100 (first page has ${firstRows} rows)`;
-              log(`${def.name} ${w.id}: not available: ${wr.reason}`);
-              continue;
-            }
-            if (first.status !== 200 || !link) {
-              wr.status = 'n/a';
-              wr.reason = first.status !== 200
-                ? `status ${first.status} for the first page: ${first.text.slice(0, 200)}`
-                : 'no @odata.nextLink under Prefer: odata.maxpagesize=100';
-              log(`${def.name} ${w.id}: not available: ${wr.reason}`);
-              continue;
-            }
-            url = new URL(link, url || running.serviceRoot).href;
-            wr.url = url;
-          }
-          // The check runs once before timing; a server still busy with the previous workload's backlog
-          // (CAP's pool times out queued requests with 500) gets a few more tries.
-          let bad = w.check(await fetchAnswer(url, headers), expected);
-          for (let i = 0; bad && /^status 5\d\d/.test(bad) && i < 5; i++) {
-            await sleep(2000);
-            bad = w.check(await fetchAnswer(url, headers), expected);
-          }
-          if (bad) {
-            wr.status = 'check failed';
-            wr.reason = bad;
-            log(`${def.name} ${w.id}: CHECK FAILED: ${bad}`);
-            continue;
-          }
-          const m: Measured = await runAutocannon(url, headers, running.pid, args.load);
-          Object.assign(wr, m);
-          await sleep(1000); // let the server drain before the next workload
-          log(`${def.name} ${w.id}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
-        } catch (e) {
-          wr.status = 'error';
-          wr.reason = (e as Error).message;
-          log(`${def.name} ${w.id}: error: ${wr.reason}`);
-        }
+    usable.push(def);
+  }
+  mkdirSync(join(benchDir, '.logs'), { recursive: true });
+  for (const def of usable) writeFileSync(join(benchDir, '.logs', `${def.name}.log`), ''); // appended to per start
+  const failed = new Set<ServerName>();
+  for (const [i, slot] of slots.entries()) {
+    const order = [...usable.slice(i % usable.length), ...usable.slice(0, i % usable.length)];
+    for (const def of order) {
+      if (failed.has(def.name)) continue;
+      const sr = results.find((r) => r.name === def.name)!;
+      const t0 = performance.now();
+      const running = await startServer(def, db, join(benchDir, '.logs'));
+      if (typeof running === 'string') { sr.reason = running; failed.add(def.name); log(`${def.name}: not available: ${running}`); continue; }
+      if (!sr.available) {
+        sr.available = true;
+        sr.startSeconds = (performance.now() - t0) / 1000;
+        await sleep(1000);
+        sr.idleRssMB = mb(rssBytes(running.pid));
+        log(`${def.name}: ready in ${sr.startSeconds.toFixed(1)} s, idle RSS ${sr.idleRssMB} MB`);
       }
-
-      if (want('W7')) {
-        log(`${def.name} W7: walking account (${def.walkBySkip ? '$top/$skip' : 'nextLinks'})`);
-        try {
-          const w: WalkResult = await walk(running.serviceRoot, def.headers, running.pid, {
-            maxRows: args.walkMaxRows, maxSeconds: args.walkMaxSeconds, pageSize: 2000, skipMode: def.walkBySkip,
-          });
-          const expectRows = Math.min(expected.accountRows, args.walkMaxRows);
-          let bad: string | null = null;
-          if (w.error) bad = w.error;
-          else if (w.duplicates) bad = `${w.duplicates} duplicate ids`;
-          else if (w.stoppedBy === 'end' && w.rows !== expected.accountRows) bad = `walk ended after ${w.rows} rows, expected ${expected.accountRows}`;
-          else if (w.stoppedBy === 'row limit' && w.rows < expectRows) bad = `only ${w.rows} rows`;
-          sr.walk = { ...w, ...(bad ? { problem: bad } : {}) };
-          log(`${def.name} W7: ${w.rows} rows in ${w.seconds.toFixed(1)} s = ${w.rowsPerSec.toFixed(0)} rows/s, stopped by ${w.stoppedBy}, peak RSS ${w.peakRssMB} MB${bad ? `, PROBLEM: ${bad}` : ''}`);
-        } catch (e) {
-          sr.walk = { problem: (e as Error).message };
-          log(`${def.name} W7: error: ${(e as Error).message}`);
-        }
+      try {
+        if (slot === 'W7') await runWalk(ctx, def, running, sr);
+        else if (slot === 'W8') await runWriteLoad(ctx, def, running, sr);
+        else await runRead(ctx, def, running, sr, READ_WORKLOADS.find((w) => w.id === slot)!);
+      } finally {
+        await stopServer(running);
       }
-
-      if (want('W8')) {
-        const wr: WorkloadResult = { status: 'ok' };
-        sr.workloads['W8'] = wr;
-        const makeBody = () => {
-          const n = ++writeCounter;
-          return def.postWithId ? { id: 2_000_000 + n, ...newAccount(n) } : newAccount(n);
-        };
-        try {
-          const probe = await writeSequence(running.serviceRoot, def.headers, makeBody(), PATCH_BODY);
-          const postStatus = probe.steps[0]?.status;
-          if (probe.error && (postStatus === 405 || postStatus === 501)) {
-            wr.status = 'n/a';
-            wr.reason = `writes not implemented (POST answered ${postStatus})`;
-          } else if (probe.error) {
-            wr.status = 'check failed';
-            wr.reason = probe.error;
-          } else {
-            const left = await pool.query('SELECT count(*) AS n FROM account WHERE id = $1', [probe.id]);
-            if (Number(left.rows[0].n) !== 0) { wr.status = 'check failed'; wr.reason = `row ${probe.id} still there after DELETE`; }
-          }
-          if (wr.status === 'ok') {
-            const m = await runWrites(running.serviceRoot, def.headers, running.pid, args.load, makeBody, PATCH_BODY);
-            Object.assign(wr, m);
-            log(`${def.name} W8: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
-          } else {
-            log(`${def.name} W8: ${wr.status}: ${wr.reason}`);
-          }
-        } catch (e) {
-          wr.status = 'error';
-          wr.reason = (e as Error).message;
-          log(`${def.name} W8: error: ${wr.reason}`);
-        } finally {
-          const n = await cleanupWrites(pool);
-          if (n) log(`${def.name} W8: removed ${n} rows left behind`);
-        }
-      }
-    } finally {
-      await stopServer(running);
-      log(`${def.name}: stopped`);
     }
   }
   await pool.query('VACUUM ANALYZE account').catch(() => {});
@@ -230,4 +140,124 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   process.stdout.write('\n' + report.markdown + '\n');
   writeFileSync(join(benchDir, 'results.json'), JSON.stringify(report.json, null, 2) + '\n');
   log(`wrote bench/results.json (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s in all)`);
+}
+
+interface SlotContext {
+  readonly args: ReturnType<typeof parseArgs>;
+  readonly expected: Awaited<ReturnType<typeof computeExpected>>;
+  readonly pool: pg.Pool;
+  readonly nextWrite: () => number;
+}
+
+/** One read workload against a running server: checked once, then timed with autocannon. */
+async function runRead({ args, expected }: SlotContext, def: ServerDef, running: Running, sr: ServerResult, w: ReadWorkload): Promise<void> {
+  const wr: WorkloadResult = { status: 'ok' };
+  sr.workloads[w.id] = wr;
+  try {
+    let url = running.serviceRoot + encodeURI(w.path);
+    const headers = { ...def.headers, ...(w.headers ?? {}) };
+    if (w.viaNextLink) {
+      const first = await fetchAnswer(running.serviceRoot + encodeURI(w.viaNextLink.path), { ...def.headers, ...w.viaNextLink.headers });
+      let link: string | undefined;
+      try { link = (JSON.parse(first.text) as { '@odata.nextLink'?: string })['@odata.nextLink']; } catch { /* below */ }
+      let firstRows = 0;
+      try { firstRows = (JSON.parse(first.text) as { value?: unknown[] }).value?.length ?? 0; } catch { /* below */ }
+      if (first.status === 200 && firstRows > 100) {
+        wr.status = 'n/a';
+        wr.reason = `ignores Prefer: odata.maxpagesize=100 (first page has ${firstRows} rows)`;
+        log(`${def.name} ${w.id}: not available: ${wr.reason}`);
+        return;
+      }
+      if (first.status !== 200 || !link) {
+        wr.status = 'n/a';
+        wr.reason = first.status !== 200
+          ? `status ${first.status} for the first page: ${first.text.slice(0, 200)}`
+          : 'no @odata.nextLink under Prefer: odata.maxpagesize=100';
+        log(`${def.name} ${w.id}: not available: ${wr.reason}`);
+        return;
+      }
+      url = new URL(link, url || running.serviceRoot).href;
+      wr.url = url;
+    }
+    // The check runs once before timing; a server still busy with the previous workload's backlog
+    // (CAP's pool times out queued requests with 500) gets a few more tries.
+    let bad = w.check(await fetchAnswer(url, headers), expected);
+    for (let i = 0; bad && /^status 5\d\d/.test(bad) && i < 5; i++) {
+      await sleep(2000);
+      bad = w.check(await fetchAnswer(url, headers), expected);
+    }
+    if (bad) {
+      wr.status = 'check failed';
+      wr.reason = bad;
+      log(`${def.name} ${w.id}: CHECK FAILED: ${bad}`);
+      return;
+    }
+    const m: Measured = await runAutocannon(url, headers, running.pid, args.load);
+    Object.assign(wr, m);
+    await sleep(1000); // let the server drain before the next workload
+    log(`${def.name} ${w.id}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
+  } catch (e) {
+    wr.status = 'error';
+    wr.reason = (e as Error).message;
+    log(`${def.name} ${w.id}: error: ${wr.reason}`);
+  }
+}
+
+/** W7: one client walks all of account, following nextLinks (or $top/$skip where a server needs it). */
+async function runWalk({ args, expected }: SlotContext, def: ServerDef, running: Running, sr: ServerResult): Promise<void> {
+  log(`${def.name} W7: walking account (${def.walkBySkip ? '$top/$skip' : 'nextLinks'})`);
+  try {
+    const w: WalkResult = await walk(running.serviceRoot, def.headers, running.pid, {
+      maxRows: args.walkMaxRows, maxSeconds: args.walkMaxSeconds, pageSize: 2000, skipMode: def.walkBySkip,
+    });
+    const expectRows = Math.min(expected.accountRows, args.walkMaxRows);
+    let bad: string | null = null;
+    if (w.error) bad = w.error;
+    else if (w.duplicates) bad = `${w.duplicates} duplicate ids`;
+    else if (w.stoppedBy === 'end' && w.rows !== expected.accountRows) bad = `walk ended after ${w.rows} rows, expected ${expected.accountRows}`;
+    else if (w.stoppedBy === 'row limit' && w.rows < expectRows) bad = `only ${w.rows} rows`;
+    sr.walk = { ...w, ...(bad ? { problem: bad } : {}) };
+    log(`${def.name} W7: ${w.rows} rows in ${w.seconds.toFixed(1)} s = ${w.rowsPerSec.toFixed(0)} rows/s, stopped by ${w.stoppedBy}, peak RSS ${w.peakRssMB} MB${bad ? `, PROBLEM: ${bad}` : ''}`);
+  } catch (e) {
+    sr.walk = { problem: (e as Error).message };
+    log(`${def.name} W7: error: ${(e as Error).message}`);
+  }
+}
+
+/** W8: POST, PATCH, DELETE loops (n/a where POST answers 405/501); rows left behind are removed. */
+async function runWriteLoad({ args, pool, nextWrite }: SlotContext, def: ServerDef, running: Running, sr: ServerResult): Promise<void> {
+  const wr: WorkloadResult = { status: 'ok' };
+  sr.workloads['W8'] = wr;
+  const makeBody = () => {
+    const n = nextWrite();
+    return def.postWithId ? { id: 2_000_000 + n, ...newAccount(n) } : newAccount(n);
+  };
+  try {
+    const probe = await writeSequence(running.serviceRoot, def.headers, makeBody(), PATCH_BODY);
+    const postStatus = probe.steps[0]?.status;
+    if (probe.error && (postStatus === 405 || postStatus === 501)) {
+      wr.status = 'n/a';
+      wr.reason = `writes not implemented (POST answered ${postStatus})`;
+    } else if (probe.error) {
+      wr.status = 'check failed';
+      wr.reason = probe.error;
+    } else {
+      const left = await pool.query('SELECT count(*) AS n FROM account WHERE id = $1', [probe.id]);
+      if (Number(left.rows[0].n) !== 0) { wr.status = 'check failed'; wr.reason = `row ${probe.id} still there after DELETE`; }
+    }
+    if (wr.status === 'ok') {
+      const m = await runWrites(running.serviceRoot, def.headers, running.pid, args.load, makeBody, PATCH_BODY);
+      Object.assign(wr, m);
+      log(`${def.name} W8: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
+    } else {
+      log(`${def.name} W8: ${wr.status}: ${wr.reason}`);
+    }
+  } catch (e) {
+    wr.status = 'error';
+    wr.reason = (e as Error).message;
+    log(`${def.name} W8: error: ${wr.reason}`);
+  } finally {
+    const n = await cleanupWrites(pool);
+    if (n) log(`${def.name} W8: removed ${n} rows left behind`);
+  }
 }

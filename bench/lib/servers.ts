@@ -131,7 +131,7 @@ export async function startServer(def: ServerDef, db: BenchDb, logDir: string): 
   const { cmd, args, cwd, env } = def.spawnArgs(port, db);
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${def.name}.log`);
-  const out = createWriteStream(logFile, { flags: 'w' });
+  const out = createWriteStream(logFile, { flags: 'a' }); // one start per workload: the log keeps them all
   const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.stdout?.pipe(out, { end: false });
