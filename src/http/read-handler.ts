@@ -10,7 +10,7 @@ import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
 import { collectionBody, contextUrl, entityControl, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import { type QueryOptions, type RawQuery, toQueryOptions } from '../odata/query-options.js';
-import { planCollection, planCount, planSelection, queryShape } from '../plan/collection.js';
+import { planCollectionShape, planCount, planSelection, queryShape, resumeAfter } from '../plan/collection.js';
 import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from '../plan/read.js';
 import { encodeSkipToken } from '../plan/skiptoken.js';
 import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
@@ -149,15 +149,20 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   if (opts.top !== undefined && opts.top > deps.config.maxTop) {
     throw new ODataError('InvalidQueryOption', `$top may not exceed ${deps.config.maxTop}.`, { target: '$top' });
   }
-  const prepare = (): PreparedPage => {
-    const plan: CollectionPlan = planCollection(set, opts, { pageSize, tokenSecret: deps.tokenSecret, etag: !set.readOnly, limits: deps.config.filterLimits });
+  const input = { pageSize, etag: !set.readOnly, limits: deps.config.filterLimits };
+  const prepare = (plan: CollectionPlan): PreparedPage => {
     const wanted = plan.limit === undefined ? Infinity : plan.limit;
     const pageRows = Math.min(pageSize, wanted);
     const fetch = pageRows < wanted ? pageRows + 1 : pageRows;
     return { plan, pageRows, fetch, q: collectionSql(plan, fetch, f.ieee754, f.metadata, pageRows) };
   };
-  // A skip token makes every URL of a walk unique: those are planned each time rather than cached.
-  const prepared = opts.skiptoken !== undefined ? prepare() : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), prepare);
+  // A skip token makes every URL of a walk unique: the plan of the rest of the URL is remembered, and
+  // the token (verified each time) resumes it; its SQL is compiled for each page.
+  const { skiptoken, ...shapeOpts } = opts;
+  const prepared =
+    skiptoken !== undefined
+      ? prepare(resumeAfter(shapes.get(set, optionsKey(shapeOpts, pageSize), () => planCollectionShape(set, shapeOpts, input)), skiptoken, deps.tokenSecret, queryShape(set, opts)))
+      : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), () => prepare(planCollectionShape(set, opts, input)));
   const { plan, pageRows, fetch } = prepared;
   let q = prepared.q;
   let rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
@@ -211,6 +216,8 @@ interface PreparedPage {
 }
 
 const pages = new Memo<PreparedPage>(256);
+/** Plans of skip-token URLs without their token (the pages of one walk share one). */
+const shapes = new Memo<CollectionPlan>(256);
 
 interface Page {
   readonly entities: string[];

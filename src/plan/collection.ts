@@ -15,7 +15,6 @@ import type { TypedOrderItem } from './typed-expr.js';
 
 export interface PagingInput {
   readonly pageSize: number;
-  readonly tokenSecret: string;
   readonly etag: boolean;
   readonly limits: ParseLimits;
 }
@@ -41,7 +40,11 @@ export function queryShape(set: EntitySet, opts: QueryOptions): string {
   return [set.name, opts.filter ?? '', opts.search ?? '', opts.orderby ?? '', aliases].join('\u0000');
 }
 
-export function planCollection(set: EntitySet, opts: QueryOptions, input: PagingInput): CollectionPlan {
+/**
+ * Everything of a collection plan but the skip token: what the URL's other options decide. The pages of
+ * one walk share it (only their token differs), so the read handler remembers it per URL options.
+ */
+export function planCollectionShape(set: EntitySet, opts: QueryOptions, input: PagingInput): CollectionPlan {
   const { select, explicit } = planSelection(set, opts);
   const where = planWhere(set, opts, input.limits);
   const items: TypedOrderItem[] = opts.orderby !== undefined ? planOrderBy(parseOrderBy(opts.orderby, input.limits), set, opts.aliases, input.limits) : [];
@@ -51,13 +54,6 @@ export function planCollection(set: EntitySet, opts: QueryOptions, input: Paging
     const already = items.some((i) => i.expr.kind === 'column' && i.expr.column === k);
     if (!already) order.push({ kind: 'key', column: k });
   }
-  let after: readonly (string | null)[] | undefined;
-  let limit = opts.top;
-  if (opts.skiptoken !== undefined) {
-    const token = decodeSkipToken(opts.skiptoken, input.tokenSecret, queryShape(set, opts), order.length);
-    after = token.after;
-    if (token.remaining !== undefined) limit = limit === undefined ? token.remaining : Math.min(limit, token.remaining);
-  }
   return {
     kind: 'collection',
     set,
@@ -66,12 +62,18 @@ export function planCollection(set: EntitySet, opts: QueryOptions, input: Paging
     ...where,
     order,
     skip: opts.skip ?? 0,
-    ...(limit !== undefined ? { limit } : {}),
+    ...(opts.top !== undefined ? { limit: opts.top } : {}),
     pageSize: input.pageSize,
     count: opts.count ?? false,
-    ...(after ? { after } : {}),
     etag: input.etag,
   };
+}
+
+/** The plan resumed after a verified skip token: its keyset position, and the rows still owed under $top. */
+export function resumeAfter(plan: CollectionPlan, skiptoken: string, secret: string, shape: string): CollectionPlan {
+  const token = decodeSkipToken(skiptoken, secret, shape, plan.order.length);
+  const limit = token.remaining === undefined ? plan.limit : plan.limit === undefined ? token.remaining : Math.min(plan.limit, token.remaining);
+  return { ...plan, after: token.after, ...(limit !== undefined ? { limit } : {}) };
 }
 
 export function planCount(set: EntitySet, opts: QueryOptions, limits: ParseLimits): CountPlan {
