@@ -29,6 +29,7 @@ function parseArgs(argv: string[]) {
       duration: envNum('BENCH_DURATION', quick ? 2 : 10),
       warmup: envNum('BENCH_WARMUP', quick ? 1 : 5),
     } satisfies LoadOptions,
+    rounds: envNum('BENCH_ROUNDS', quick ? 1 : 3),
     walkMaxRows: envNum('BENCH_WALK_ROWS', quick ? 50_000 : Number.MAX_SAFE_INTEGER),
     walkMaxSeconds: envNum('BENCH_WALK_SECONDS', quick ? 60 : 240),
   };
@@ -97,27 +98,38 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   mkdirSync(join(benchDir, '.logs'), { recursive: true });
   for (const def of usable) writeFileSync(join(benchDir, '.logs', `${def.name}.log`), ''); // appended to per start
   const failed = new Set<ServerName>();
-  for (const [i, slot] of slots.entries()) {
-    const order = [...usable.slice(i % usable.length), ...usable.slice(0, i % usable.length)];
-    for (const def of order) {
-      if (failed.has(def.name)) continue;
-      const sr = results.find((r) => r.name === def.name)!;
-      const t0 = performance.now();
-      const running = await startServer(def, db, join(benchDir, '.logs'));
-      if (typeof running === 'string') { sr.reason = running; failed.add(def.name); log(`${def.name}: not available: ${running}`); continue; }
-      if (!sr.available) {
-        sr.available = true;
-        sr.startSeconds = (performance.now() - t0) / 1000;
-        await sleep(1000);
-        sr.idleRssMB = mb(rssBytes(running.pid));
-        log(`${def.name}: ready in ${sr.startSeconds.toFixed(1)} s, idle RSS ${sr.idleRssMB} MB`);
-      }
-      try {
-        if (slot === 'W7') await runWalk(ctx, def, running, sr);
-        else if (slot === 'W8') await runWriteLoad(ctx, def, running, sr);
-        else await runRead(ctx, def, running, sr, READ_WORKLOADS.find((w) => w.id === slot)!);
-      } finally {
-        await stopServer(running);
+  // Read workloads run in rounds (BENCH_ROUNDS); each server's row is its median round (see combineRounds).
+  const perRound = new Map<string, WorkloadResult[]>();
+  let turn = 0;
+  for (const slot of slots) {
+    const rounds = slot === 'W7' || slot === 'W8' ? 1 : Math.max(1, args.rounds);
+    for (let round = 0; round < rounds; round++, turn++) {
+      const order = [...usable.slice(turn % usable.length), ...usable.slice(0, turn % usable.length)];
+      for (const def of order) {
+        if (failed.has(def.name)) continue;
+        const sr = results.find((r) => r.name === def.name)!;
+        const t0 = performance.now();
+        const running = await startServer(def, db, join(benchDir, '.logs'));
+        if (typeof running === 'string') { sr.reason = running; failed.add(def.name); log(`${def.name}: not available: ${running}`); continue; }
+        if (!sr.available) {
+          sr.available = true;
+          sr.startSeconds = (performance.now() - t0) / 1000;
+          await sleep(1000);
+          sr.idleRssMB = mb(rssBytes(running.pid));
+          log(`${def.name}: ready in ${sr.startSeconds.toFixed(1)} s, idle RSS ${sr.idleRssMB} MB`);
+        }
+        try {
+          if (slot === 'W7') await runWalk(ctx, def, running, sr);
+          else if (slot === 'W8') await runWriteLoad(ctx, def, running, sr);
+          else {
+            const key = `${def.name}\u0000${slot}`;
+            const wr = await runRead(ctx, def, running, READ_WORKLOADS.find((w) => w.id === slot)!, rounds > 1 ? ` (round ${round + 1}/${rounds})` : '');
+            perRound.set(key, [...(perRound.get(key) ?? []), wr]);
+            sr.workloads[slot] = combineRounds(perRound.get(key)!);
+          }
+        } finally {
+          await stopServer(running);
+        }
       }
     }
   }
@@ -150,9 +162,8 @@ interface SlotContext {
 }
 
 /** One read workload against a running server: checked once, then timed with autocannon. */
-async function runRead({ args, expected }: SlotContext, def: ServerDef, running: Running, sr: ServerResult, w: ReadWorkload): Promise<void> {
+async function runRead({ args, expected }: SlotContext, def: ServerDef, running: Running, w: ReadWorkload, roundNote: string): Promise<WorkloadResult> {
   const wr: WorkloadResult = { status: 'ok' };
-  sr.workloads[w.id] = wr;
   try {
     let url = running.serviceRoot + encodeURI(w.path);
     const headers = { ...def.headers, ...(w.headers ?? {}) };
@@ -166,7 +177,7 @@ async function runRead({ args, expected }: SlotContext, def: ServerDef, running:
         wr.status = 'n/a';
         wr.reason = `ignores Prefer: odata.maxpagesize=100 (first page has ${firstRows} rows)`;
         log(`${def.name} ${w.id}: not available: ${wr.reason}`);
-        return;
+        return wr;
       }
       if (first.status !== 200 || !link) {
         wr.status = 'n/a';
@@ -174,7 +185,7 @@ async function runRead({ args, expected }: SlotContext, def: ServerDef, running:
           ? `status ${first.status} for the first page: ${first.text.slice(0, 200)}`
           : 'no @odata.nextLink under Prefer: odata.maxpagesize=100';
         log(`${def.name} ${w.id}: not available: ${wr.reason}`);
-        return;
+        return wr;
       }
       url = new URL(link, url || running.serviceRoot).href;
       wr.url = url;
@@ -190,17 +201,18 @@ async function runRead({ args, expected }: SlotContext, def: ServerDef, running:
       wr.status = 'check failed';
       wr.reason = bad;
       log(`${def.name} ${w.id}: CHECK FAILED: ${bad}`);
-      return;
+      return wr;
     }
     const m: Measured = await runAutocannon(url, headers, running.pid, args.load);
     Object.assign(wr, m);
     await sleep(1000); // let the server drain before the next workload
-    log(`${def.name} ${w.id}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
+    log(`${def.name} ${w.id}${roundNote}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
   } catch (e) {
     wr.status = 'error';
     wr.reason = (e as Error).message;
     log(`${def.name} ${w.id}: error: ${wr.reason}`);
   }
+  return wr;
 }
 
 /** W7: one client walks all of account, following nextLinks (or $top/$skip where a server needs it). */
@@ -260,4 +272,23 @@ async function runWriteLoad({ args, pool, nextWrite }: SlotContext, def: ServerD
     const n = await cleanupWrites(pool);
     if (n) log(`${def.name} W8: removed ${n} rows left behind`);
   }
+}
+
+/**
+ * One server's result for a read workload over its rounds: the round with the median requests/s (its
+ * latencies with it, so the row is one real measurement), the non-2xx answers of all rounds, the highest
+ * peak RSS, and every round's requests/s for results.json. A round that failed its check decides.
+ */
+function combineRounds(rounds: readonly WorkloadResult[]): WorkloadResult {
+  const bad = rounds.find((r) => r.status !== 'ok');
+  if (bad) return bad;
+  const sorted = [...rounds].sort((a, b) => (a.rps ?? 0) - (b.rps ?? 0));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const peaks = rounds.map((r) => r.peakRssMB).filter((v): v is number => typeof v === 'number');
+  return {
+    ...median,
+    non2xx: rounds.reduce((n, r) => n + (r.non2xx ?? 0), 0),
+    peakRssMB: peaks.length ? Math.max(...peaks) : null,
+    ...(rounds.length > 1 ? { roundsRps: rounds.map((r) => Math.round((r.rps ?? 0) * 10) / 10) } : {}),
+  };
 }

@@ -2,7 +2,7 @@
 import type { DataInfo } from './db.js';
 import type { Measured, WalkResult } from './load.js';
 
-export type WorkloadResult = { status: 'ok' | 'n/a' | 'check failed' | 'error'; reason?: string; url?: string } & Partial<Measured>;
+export type WorkloadResult = { status: 'ok' | 'n/a' | 'check failed' | 'error'; reason?: string; url?: string; roundsRps?: number[] } & Partial<Measured>;
 
 export interface ServerResult {
   name: string;
@@ -25,7 +25,7 @@ interface Target { target: string; result: 'PASS' | 'FAIL' | 'n/a'; value: strin
 
 export function buildReport(
   servers: ServerResult[],
-  args: { quick: boolean; load: { connections: number; duration: number; warmup: number }; walkMaxRows: number; walkMaxSeconds: number },
+  args: { quick: boolean; rounds: number; load: { connections: number; duration: number; warmup: number }; walkMaxRows: number; walkMaxSeconds: number },
   machine: Record<string, unknown>,
   data: DataInfo,
 ): { markdown: string; json: unknown } {
@@ -35,7 +35,8 @@ export function buildReport(
   const L: string[] = [];
   L.push(`## pg-odata benchmark${args.quick ? ' (quick)' : ''}`, '');
   L.push(`${String(machine['date'])} · ${String(machine['cpu'])} · ${String(machine['cores'])} cores · ${String(machine['ramGiB'])} GiB · Node ${String(machine['node'])} · PostgreSQL ${String(machine['postgres'])} (${String(machine['database'])})`, '');
-  L.push(`autocannon: ${args.load.connections} connections, ${args.load.duration} s measured after ${args.load.warmup} s warm-up, per workload. ` +
+  L.push(`autocannon: ${args.load.connections} connections, ${args.load.duration} s measured after ${args.load.warmup} s warm-up, per workload` +
+    (args.rounds > 1 ? ` and round; W1-W6 run ${args.rounds} rounds and each row is the server's median round (results.json has every round). ` : '. ') +
     `Data: account 1,000,000 rows, contact 200,000. Collation ${data.collation}; \`LIKE 'Acc 12%'\` uses the plain btree on name: ${data.likePrefixUsesIndex ? 'yes' : 'no'}.`, '');
 
   L.push('| workload | server | req/s (2xx) | p50 ms | p99 ms | non-2xx | peak RSS MB |', '|---|---|--:|--:|--:|--:|--:|');
