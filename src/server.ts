@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { ODataError } from './errors/odata-error.js';
 import type { Config } from './config/types.js';
 import { CatalogStore } from './catalog/store.js';
 import { Db } from './db/pool.js';
@@ -180,12 +181,10 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const tooLong = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLong ? 431 : 400;
-  const body = JSON.stringify({
-    error: tooLong
-      ? { code: 'HeadersTooLarge', message: `The request line and headers exceed ${MAX_REQUEST_HEAD / 1024} KB; send long queries in a $batch request.` }
-      : { code: 'BadRequest', message: 'The request is not well-formed HTTP.' },
-  });
-  socket.end(`HTTP/1.1 ${status} ${tooLong ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nOData-Version: 4.0\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ODataError('HeadersTooLarge', `The request line and headers exceed ${MAX_REQUEST_HEAD / 1024} KB; send long queries in a $batch request.`)
+      : new ODataError('BadRequest', 'The request is not well-formed HTTP.');
+  const body = JSON.stringify(e.toJSON());
+  socket.end(`HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/json\r\nOData-Version: 4.0\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -158,10 +158,14 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   };
   // A skip token makes every URL of a walk unique: the plan of the rest of the URL is remembered, and
   // the token (verified each time) resumes it; its SQL is compiled for each page.
+  // The text the skip tokens of this query are signed over: checked on the way in, signed on the way out,
+  // built once and only for pages that have either.
+  let shape: string | undefined;
+  const shapeOf = (): string => (shape ??= queryShape(set, opts));
   const { skiptoken, ...shapeOpts } = opts;
   const prepared =
     skiptoken !== undefined
-      ? prepare(resumeAfter(shapes.get(set, optionsKey(shapeOpts, pageSize), () => planCollectionShape(set, shapeOpts, input)), skiptoken, deps.tokenSecret, queryShape(set, opts)))
+      ? prepare(resumeAfter(shapes.get(set, optionsKey(shapeOpts, pageSize), () => planCollectionShape(set, shapeOpts, input)), skiptoken, deps.tokenSecret, shapeOf()))
       : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), () => prepare(planCollectionShape(set, opts, input)));
   const { plan, pageRows, fetch } = prepared;
   let q = prepared.q;
@@ -190,7 +194,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   if (page.more && page.after) {
     const remaining = plan.limit === undefined ? undefined : plan.limit - page.rows;
     if (remaining === undefined || remaining > 0) {
-      const token = encodeSkipToken({ after: page.after, ...(remaining !== undefined ? { remaining } : {}) }, deps.tokenSecret, queryShape(set, opts));
+      const token = encodeSkipToken({ after: page.after, ...(remaining !== undefined ? { remaining } : {}) }, deps.tokenSecret, shapeOf());
       nextLink = buildNextLink(urls, set, opts, token);
     }
   }

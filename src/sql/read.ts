@@ -4,7 +4,6 @@
  * optional count rides in the same statement. Keyset conditions resume strictly after the last row in
  * OData's order (nulls first ascending, last descending) and stay index-friendly for NOT NULL columns.
  */
-import format from 'pg-format';
 import type { Column, EntitySet } from '../catalog/types.js';
 import { assertNever } from '../errors/odata-error.js';
 import type { CollectionPlan, CountPlan, EntityPlan, KeyValue, OrderTerm, PropertyPlan } from '../plan/read.js';
@@ -50,8 +49,8 @@ const XMIN = '"$xmin"';
 function pageEtagSql(set: EntitySet, offsetting: boolean): string {
   if (set.versionColumn) return etagSql(set);
   if (!offsetting) return `${ALIAS}.${XMIN}::text`;
-  const byKey = set.key.map((k) => `x.${format('%I', k.dbName)} = ${colRef(ALIAS, k)}`).join(' and ');
-  return `(select x.xmin from ${format('%I.%I', set.schema, set.table)} x where ${byKey})::text`;
+  const byKey = set.key.map((k) => `${colRef('x', k)} = ${colRef(ALIAS, k)}`).join(' and ');
+  return `(select x.xmin from ${ident(set.schema)}.${ident(set.table)} x where ${byKey})::text`;
 }
 
 /** What an inner page query selects: every column, and the row version when the ETag needs it. */
