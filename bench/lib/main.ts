@@ -85,7 +85,13 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   // One slot per workload. Each server is started fresh for each slot (one server at a time) and the
   // order of the servers rotates from slot to slot: the speed of a shared machine drifts over minutes,
   // and comparing servers within each workload's minute keeps that drift out of the ratios.
-  const slots = [...READ_WORKLOADS.filter((w) => want(w.id)).map((w) => w.id), ...(want('W7') ? ['W7'] : []), ...(want('W8') ? ['W8'] : [])];
+  // Read workloads run in rounds (BENCH_ROUNDS), each round a pass over all of them, so each workload's
+  // rounds sample the machine at different times of the run; W7 and W8 run once, after the rounds.
+  const readSlots = READ_WORKLOADS.filter((w) => want(w.id)).map((w) => w.id);
+  const passes: { slot: string; round: number; rounds: number }[] = [];
+  const rounds = Math.max(1, args.rounds);
+  for (let round = 0; round < rounds; round++) for (const slot of readSlots) passes.push({ slot, round, rounds });
+  for (const slot of ['W7', 'W8']) if (want(slot)) passes.push({ slot, round: 0, rounds: 1 });
   const results: ServerResult[] = [];
   const usable: ServerDef[] = [];
   for (const def of defs) {
@@ -98,38 +104,34 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   mkdirSync(join(benchDir, '.logs'), { recursive: true });
   for (const def of usable) writeFileSync(join(benchDir, '.logs', `${def.name}.log`), ''); // appended to per start
   const failed = new Set<ServerName>();
-  // Read workloads run in rounds (BENCH_ROUNDS); each server's row is its median round (see combineRounds).
+  // Each server's row for a read workload is its median round (see combineRounds); the report pairs rounds.
   const perRound = new Map<string, WorkloadResult[]>();
-  let turn = 0;
-  for (const slot of slots) {
-    const rounds = slot === 'W7' || slot === 'W8' ? 1 : Math.max(1, args.rounds);
-    for (let round = 0; round < rounds; round++, turn++) {
-      const order = [...usable.slice(turn % usable.length), ...usable.slice(0, turn % usable.length)];
-      for (const def of order) {
-        if (failed.has(def.name)) continue;
-        const sr = results.find((r) => r.name === def.name)!;
-        const t0 = performance.now();
-        const running = await startServer(def, db, join(benchDir, '.logs'));
-        if (typeof running === 'string') { sr.reason = running; failed.add(def.name); log(`${def.name}: not available: ${running}`); continue; }
-        if (!sr.available) {
-          sr.available = true;
-          sr.startSeconds = (performance.now() - t0) / 1000;
-          await sleep(1000);
-          sr.idleRssMB = mb(rssBytes(running.pid));
-          log(`${def.name}: ready in ${sr.startSeconds.toFixed(1)} s, idle RSS ${sr.idleRssMB} MB`);
+  for (const [turn, { slot, round, rounds: n }] of passes.entries()) {
+    const order = [...usable.slice(turn % usable.length), ...usable.slice(0, turn % usable.length)];
+    for (const def of order) {
+      if (failed.has(def.name)) continue;
+      const sr = results.find((r) => r.name === def.name)!;
+      const t0 = performance.now();
+      const running = await startServer(def, db, join(benchDir, '.logs'));
+      if (typeof running === 'string') { sr.reason = running; failed.add(def.name); log(`${def.name}: not available: ${running}`); continue; }
+      if (!sr.available) {
+        sr.available = true;
+        sr.startSeconds = (performance.now() - t0) / 1000;
+        await sleep(1000);
+        sr.idleRssMB = mb(rssBytes(running.pid));
+        log(`${def.name}: ready in ${sr.startSeconds.toFixed(1)} s, idle RSS ${sr.idleRssMB} MB`);
+      }
+      try {
+        if (slot === 'W7') await runWalk(ctx, def, running, sr);
+        else if (slot === 'W8') await runWriteLoad(ctx, def, running, sr);
+        else {
+          const key = `${def.name}\u0000${slot}`;
+          const wr = await runRead(ctx, def, running, READ_WORKLOADS.find((w) => w.id === slot)!, n > 1 ? ` (round ${round + 1}/${n})` : '');
+          perRound.set(key, [...(perRound.get(key) ?? []), wr]);
+          sr.workloads[slot] = combineRounds(perRound.get(key)!);
         }
-        try {
-          if (slot === 'W7') await runWalk(ctx, def, running, sr);
-          else if (slot === 'W8') await runWriteLoad(ctx, def, running, sr);
-          else {
-            const key = `${def.name}\u0000${slot}`;
-            const wr = await runRead(ctx, def, running, READ_WORKLOADS.find((w) => w.id === slot)!, rounds > 1 ? ` (round ${round + 1}/${rounds})` : '');
-            perRound.set(key, [...(perRound.get(key) ?? []), wr]);
-            sr.workloads[slot] = combineRounds(perRound.get(key)!);
-          }
-        } finally {
-          await stopServer(running);
-        }
+      } finally {
+        await stopServer(running);
       }
     }
   }
@@ -277,7 +279,8 @@ async function runWriteLoad({ args, pool, nextWrite }: SlotContext, def: ServerD
 /**
  * One server's result for a read workload over its rounds: the round with the median requests/s (its
  * latencies with it, so the row is one real measurement), the non-2xx answers of all rounds, the highest
- * peak RSS, and every round's requests/s for results.json. A round that failed its check decides.
+ * peak RSS, and every round's requests/s and p50 (the report pairs servers round by round with them).
+ * A round that failed its check decides.
  */
 function combineRounds(rounds: readonly WorkloadResult[]): WorkloadResult {
   const bad = rounds.find((r) => r.status !== 'ok');
@@ -289,6 +292,9 @@ function combineRounds(rounds: readonly WorkloadResult[]): WorkloadResult {
     ...median,
     non2xx: rounds.reduce((n, r) => n + (r.non2xx ?? 0), 0),
     peakRssMB: peaks.length ? Math.max(...peaks) : null,
-    ...(rounds.length > 1 ? { roundsRps: rounds.map((r) => Math.round((r.rps ?? 0) * 10) / 10) } : {}),
+    ...(rounds.length > 1 ? {
+      roundsRps: rounds.map((r) => Math.round((r.rps ?? 0) * 10) / 10),
+      roundsP50: rounds.map((r) => r.p50 ?? 0),
+    } : {}),
   };
 }

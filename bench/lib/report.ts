@@ -2,7 +2,7 @@
 import type { DataInfo } from './db.js';
 import type { Measured, WalkResult } from './load.js';
 
-export type WorkloadResult = { status: 'ok' | 'n/a' | 'check failed' | 'error'; reason?: string; url?: string; roundsRps?: number[] } & Partial<Measured>;
+export type WorkloadResult = { status: 'ok' | 'n/a' | 'check failed' | 'error'; reason?: string; url?: string; roundsRps?: number[]; roundsP50?: number[] } & Partial<Measured>;
 
 export interface ServerResult {
   name: string;
@@ -21,6 +21,26 @@ const f = (n: number | null | undefined, d = 0) => (n === null || n === undefine
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
 
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * a/b for one measure. When both ran the same rounds, each round's servers ran within the same minutes
+ * (one after the other), so the ratio is taken per round and the median of those ratios is reported: a
+ * ratio of the two medians could compare a fast round of one server with a slow round of the other when
+ * the shared machine's speed drifts. Otherwise, the ratio of the two rows.
+ */
+function paired(a: WorkloadResult | undefined, b: WorkloadResult | undefined, measure: 'rps' | 'p50'): { value: number | null; rounds?: number[] } {
+  const ra = measure === 'rps' ? a?.roundsRps : a?.roundsP50, rb = measure === 'rps' ? b?.roundsRps : b?.roundsP50;
+  if (ra && rb && ra.length === rb.length && ra.length > 1 && rb.every((x) => x > 0)) {
+    const rounds = ra.map((x, i) => x / rb[i]!);
+    return { value: median(rounds), rounds: rounds.map((x) => Math.round(x * 100) / 100) };
+  }
+  return { value: ratio(a?.[measure], b?.[measure]) };
+}
+
 interface Target { target: string; result: 'PASS' | 'FAIL' | 'n/a'; value: string }
 
 export function buildReport(
@@ -36,7 +56,7 @@ export function buildReport(
   L.push(`## pg-odata benchmark${args.quick ? ' (quick)' : ''}`, '');
   L.push(`${String(machine['date'])} · ${String(machine['cpu'])} · ${String(machine['cores'])} cores · ${String(machine['ramGiB'])} GiB · Node ${String(machine['node'])} · PostgreSQL ${String(machine['postgres'])} (${String(machine['database'])})`, '');
   L.push(`autocannon: ${args.load.connections} connections, ${args.load.duration} s measured after ${args.load.warmup} s warm-up, per workload` +
-    (args.rounds > 1 ? ` and round; W1-W6 run ${args.rounds} rounds and each row is the server's median round (results.json has every round). ` : '. ') +
+    (args.rounds > 1 ? ` and round; W1-W6 run ${args.rounds} rounds, each a pass over them, and each row is the server's median round (results.json has every round). ` : '. ') +
     `Data: account 1,000,000 rows, contact 200,000. Collation ${data.collation}; \`LIKE 'Acc 12%'\` uses the plain btree on name: ${data.likePrefixUsesIndex ? 'yes' : 'no'}.`, '');
 
   L.push('| workload | server | req/s (2xx) | p50 ms | p99 ms | non-2xx | peak RSS MB |', '|---|---|--:|--:|--:|--:|--:|');
@@ -61,24 +81,33 @@ export function buildReport(
   L.push('', '### Servers', '', '| server | start s | idle RSS MB | auth |', '|---|--:|--:|---|');
   for (const s of servers) L.push(`| ${s.label} | ${s.available ? f(s.startSeconds, 1) : 'not available'} | ${f(s.idleRssMB, 1)} | ${s.auth} |`);
 
-  L.push('', '### Ratios (requests/s)', '', '| workload | ours/floor | ours/CAP | floor/CAP |', '|---|--:|--:|--:|');
-  const ratios: Record<string, { oursFloor: number | null; oursCap: number | null; floorCap: number | null }> = {};
+  const roundsNote = args.rounds > 1 ? ' Each ratio is the median of the per-round ratios (servers compared within the same round), per-round values in brackets.' : '';
+  L.push('', '### Ratios (requests/s)', '', ...(roundsNote ? [roundsNote.trim(), ''] : []), '| workload | ours/floor | ours/CAP | floor/CAP |', '|---|--:|--:|--:|');
+  type Ratios = { oursFloor: number | null; oursCap: number | null; floorCap: number | null; rounds?: Record<string, number[]> };
+  const ratios: Record<string, Ratios> = {};
+  const cell = (p: { value: number | null; rounds?: number[] }, d: number) => f(p.value, d) + (p.rounds ? ` [${p.rounds.map((x) => x.toFixed(d)).join(', ')}]` : '');
   for (const w of ORDER) {
-    const o = ok(ours, w)?.rps, fl = ok(floor, w)?.rps, c = ok(cap, w)?.rps;
-    ratios[w] = { oursFloor: ratio(o, fl), oursCap: ratio(o, c), floorCap: ratio(fl, c) };
-    L.push(`| ${w} | ${f(ratios[w]!.oursFloor, 2)} | ${f(ratios[w]!.oursCap, 1)} | ${f(ratios[w]!.floorCap, 1)} |`);
+    const o = ok(ours, w), fl = ok(floor, w), c = ok(cap, w);
+    const of = paired(o, fl, 'rps'), oc = paired(o, c, 'rps'), fc = paired(fl, c, 'rps');
+    const rounds: Record<string, number[]> = {};
+    if (of.rounds) rounds['oursFloor'] = of.rounds;
+    if (oc.rounds) rounds['oursCap'] = oc.rounds;
+    if (fc.rounds) rounds['floorCap'] = fc.rounds;
+    ratios[w] = { oursFloor: of.value, oursCap: oc.value, floorCap: fc.value, ...(Object.keys(rounds).length ? { rounds } : {}) };
+    L.push(`| ${w} | ${cell(of, 2)} | ${cell(oc, 1)} | ${cell(fc, 1)} |`);
   }
   const wr = (s?: ServerResult) => (s?.walk && !s.walk.problem ? s.walk.rowsPerSec : undefined);
   ratios['W7'] = { oursFloor: ratio(wr(ours), wr(floor)), oursCap: ratio(wr(ours), wr(cap)), floorCap: ratio(wr(floor), wr(cap)) };
   L.push(`| W7 (rows/s) | ${f(ratios['W7'].oursFloor, 2)} | ${f(ratios['W7'].oursCap, 1)} | ${f(ratios['W7'].floorCap, 1)} |`);
 
   L.push('', '### Deep page vs page 1 (p50 latency)', '', '| server | W4 $skip / page 1 | W4s $skiptoken / page 1 |', '|---|--:|--:|');
-  const depth: Record<string, { skip: number | null; skiptoken: number | null }> = {};
+  const depth: Record<string, { skip: number | null; skiptoken: number | null; rounds?: { skip?: number[]; skiptoken?: number[] } }> = {};
   for (const s of servers) {
     if (!s.available) continue;
-    const p1 = ok(s, 'W4p1')?.p50;
-    depth[s.name] = { skip: ratio(ok(s, 'W4')?.p50, p1), skiptoken: ratio(ok(s, 'W4s')?.p50, p1) };
-    L.push(`| ${s.name} | ${f(depth[s.name]!.skip, 2)} | ${f(depth[s.name]!.skiptoken, 2)} |`);
+    const p1 = ok(s, 'W4p1');
+    const skip = paired(ok(s, 'W4'), p1, 'p50'), skiptoken = paired(ok(s, 'W4s'), p1, 'p50');
+    depth[s.name] = { skip: skip.value, skiptoken: skiptoken.value, ...(skip.rounds || skiptoken.rounds ? { rounds: { skip: skip.rounds, skiptoken: skiptoken.rounds } } : {}) };
+    L.push(`| ${s.name} | ${cell(skip, 2)} | ${cell(skiptoken, 2)} |`);
   }
 
   // Targets for ours.
