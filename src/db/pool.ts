@@ -54,6 +54,27 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
+/**
+ * The first statement of every new connection: its backend allocates and frees one 4 MB block. A
+ * PostgreSQL backend on glibc otherwise keeps glibc's default malloc thresholds (mmap above 128 KB,
+ * trim when 128 KB are free at the top of the heap), so the memory a page's JSON needs is handed back
+ * to the kernel after each query and faulted in again by the next: 5-30 page faults per query on a
+ * 100-row page, ~570 on a 2,000-row page, which doubled PostgreSQL's CPU per request (docs/decisions.md).
+ * Freeing one mmapped block raises that backend's thresholds to its size (glibc's dynamic threshold:
+ * mmap above 4 MB, trim above 8 MB free), once per connection; a backend keeps at most that much free
+ * heap. On other allocators it is one cheap statement. The session setting marks connections that ran
+ * it. Best effort: a failure is ignored.
+ */
+export const PRIME_BACKEND_SQL = "select length(repeat('x', 4194304)), set_config('pg_odata.backend_primed', 'on', false)";
+
+async function primeBackend(client: pg.ClientBase): Promise<void> {
+  try {
+    await client.query(PRIME_BACKEND_SQL);
+  } catch {
+    /* an optimisation only: the connection is used as it is */
+  }
+}
+
 export class Db implements Queryable, ArrayQueryable {
   readonly pool: pg.Pool;
   constructor(readonly options: DbOptions) {
@@ -65,6 +86,7 @@ export class Db implements Queryable, ArrayQueryable {
       application_name: options.applicationName ?? 'pg-odata',
       statement_timeout: options.statementTimeoutMs,
       options: '-c TimeZone=UTC -c IntervalStyle=iso_8601 -c DateStyle=ISO -c extra_float_digits=1',
+      onConnect: primeBackend,
       ...(options.ssl ? { ssl: { rejectUnauthorized: false } } : {}),
     });
     // An idle client that errors (server restart) must not crash the process.
