@@ -82,16 +82,15 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   let writeCounter = 0;
   const ctx: SlotContext = { args, expected, pool, nextWrite: () => ++writeCounter };
 
-  // One slot per workload. Each server is started fresh for each slot (one server at a time) and the
-  // order of the servers rotates from slot to slot: the speed of a shared machine drifts over minutes,
-  // and comparing servers within each workload's minute keeps that drift out of the ratios.
-  // Read workloads run in rounds (BENCH_ROUNDS), each round a pass over all of them, so each workload's
-  // rounds sample the machine at different times of the run; W7 and W8 run once, after the rounds.
-  const readSlots = READ_WORKLOADS.filter((w) => want(w.id)).map((w) => w.id);
-  const passes: { slot: string; round: number; rounds: number }[] = [];
+  // One pass per workload and round. Each server is started fresh for each pass (one server at a time)
+  // and the order of the servers rotates from pass to pass: the speed of a shared machine drifts over
+  // minutes, and comparing servers within the same minute keeps that drift out of the ratios. Read
+  // workloads run in rounds (BENCH_ROUNDS), each round a pass over all of them, so a workload's rounds
+  // sample the machine at different times of the run; W7 and W8 run once, after the rounds.
   const rounds = Math.max(1, args.rounds);
-  for (let round = 0; round < rounds; round++) for (const slot of readSlots) passes.push({ slot, round, rounds });
-  for (const slot of ['W7', 'W8']) if (want(slot)) passes.push({ slot, round: 0, rounds: 1 });
+  const passes: { slot: string; round: number }[] = [];
+  for (let round = 0; round < rounds; round++) for (const w of READ_WORKLOADS) if (want(w.id)) passes.push({ slot: w.id, round });
+  for (const slot of ['W7', 'W8']) if (want(slot)) passes.push({ slot, round: 0 });
   const results: ServerResult[] = [];
   const usable: ServerDef[] = [];
   for (const def of defs) {
@@ -106,7 +105,7 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   const failed = new Set<ServerName>();
   // Each server's row for a read workload is its median round (see combineRounds); the report pairs rounds.
   const perRound = new Map<string, WorkloadResult[]>();
-  for (const [turn, { slot, round, rounds: n }] of passes.entries()) {
+  for (const [turn, { slot, round }] of passes.entries()) {
     const order = [...usable.slice(turn % usable.length), ...usable.slice(0, turn % usable.length)];
     for (const def of order) {
       if (failed.has(def.name)) continue;
@@ -126,7 +125,7 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
         else if (slot === 'W8') await runWriteLoad(ctx, def, running, sr);
         else {
           const key = `${def.name}\u0000${slot}`;
-          const wr = await runRead(ctx, def, running, READ_WORKLOADS.find((w) => w.id === slot)!, n > 1 ? ` (round ${round + 1}/${n})` : '');
+          const wr = await runRead(ctx, def, running, READ_WORKLOADS.find((w) => w.id === slot)!, rounds > 1 ? ` (round ${round + 1}/${rounds})` : '');
           perRound.set(key, [...(perRound.get(key) ?? []), wr]);
           sr.workloads[slot] = combineRounds(perRound.get(key)!);
         }

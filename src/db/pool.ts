@@ -65,7 +65,7 @@ function statementName(text: string): string | undefined {
  * heap. On other allocators it is one cheap statement. The session setting marks connections that ran
  * it. Best effort: a failure is ignored.
  */
-export const PRIME_BACKEND_SQL = "select length(repeat('x', 4194304)), set_config('pg_odata.backend_primed', 'on', false)";
+const PRIME_BACKEND_SQL = "select length(repeat('x', 4194304)), set_config('pg_odata.backend_primed', 'on', false)";
 
 async function primeBackend(client: pg.ClientBase): Promise<void> {
   try {

@@ -10,7 +10,7 @@ import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
 import { collectionBody, contextUrl, entityControl, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import { type QueryOptions, type RawQuery, toQueryOptions } from '../odata/query-options.js';
-import { planCollectionShape, planCount, planSelection, queryShape, resumeAfter } from '../plan/collection.js';
+import { type PagingInput, planCollectionShape, planCount, planSelection, queryShape, resumeAfter } from '../plan/collection.js';
 import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from '../plan/read.js';
 import { encodeSkipToken } from '../plan/skiptoken.js';
 import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
@@ -156,17 +156,15 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     const fetch = pageRows < wanted ? pageRows + 1 : pageRows;
     return { plan, pageRows, fetch, q: collectionSql(plan, fetch, f.ieee754, f.metadata, pageRows) };
   };
-  // A skip token makes every URL of a walk unique: the plan of the rest of the URL is remembered, and
-  // the token (verified each time) resumes it; its SQL is compiled for each page.
-  // The text the skip tokens of this query are signed over: checked on the way in, signed on the way out,
+  // The text this query's skip tokens are signed over: checked on the way in, signed on the way out,
   // built once and only for pages that have either.
   let shape: string | undefined;
   const shapeOf = (): string => (shape ??= queryShape(set, opts));
-  const { skiptoken, ...shapeOpts } = opts;
-  const prepared =
-    skiptoken !== undefined
-      ? prepare(resumeAfter(shapes.get(set, optionsKey(shapeOpts, pageSize), () => planCollectionShape(set, shapeOpts, input)), skiptoken, deps.tokenSecret, shapeOf()))
-      : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), () => prepare(planCollectionShape(set, opts, input)));
+  // A skip token makes every URL of a walk unique: the plan of the rest of the URL is remembered, and
+  // the token (verified each time) resumes it; its SQL is compiled for each page.
+  const prepared = opts.skiptoken !== undefined
+    ? prepare(resumeAfter(walkPlan(set, opts, pageSize, input), opts.skiptoken, deps.tokenSecret, shapeOf()))
+    : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), () => prepare(planCollectionShape(set, opts, input)));
   const { plan, pageRows, fetch } = prepared;
   let q = prepared.q;
   let rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
@@ -222,6 +220,12 @@ interface PreparedPage {
 const pages = new Memo<PreparedPage>(256);
 /** Plans of skip-token URLs without their token (the pages of one walk share one). */
 const shapes = new Memo<CollectionPlan>(256);
+
+/** The remembered plan of a skip-token URL's other options. */
+function walkPlan(set: EntitySet, opts: QueryOptions, pageSize: number, input: PagingInput): CollectionPlan {
+  const { skiptoken: _token, ...rest } = opts;
+  return shapes.get(set, optionsKey(rest, pageSize), () => planCollectionShape(set, rest, input));
+}
 
 interface Page {
   readonly entities: string[];
