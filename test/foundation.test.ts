@@ -279,6 +279,27 @@ describe('reading', () => {
     assert.ok(!('@odata.etag' in nb['value'][0]));
   });
 
+  it('labels every response of a kind alike, request after request, and tells Accept headers apart (both are remembered)', async () => {
+    const types: string[] = [];
+    for (const accept of ['application/json;odata.metadata=none', 'application/json;odata.metadata=full', 'application/json;odata.metadata=none']) {
+      for (const url of ['many?$top=1', 'many(1)', 'many(4)/label']) {
+        const res = await srv.get(url, { Accept: accept });
+        assert.equal(res.status, 200, url);
+        await res.arrayBuffer();
+        types.push(res.headers.get('content-type') ?? '');
+      }
+    }
+    for (const t of types) assert.match(t, /^application\/json;odata\.metadata=(none|full);odata\.streaming=true;IEEE754Compatible=false; charset=utf-8$/);
+    assert.deepEqual(types.slice(6), types.slice(0, 3), 'the same Accept, the same label');
+    assert.ok(types.slice(3, 6).every((t) => t.includes('metadata=full')));
+    const text1 = await srv.get('many(4)/label/$value');
+    const text2 = await srv.get('many(4)/label/$value');
+    assert.equal(text1.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(text2.headers.get('content-type'), 'text/plain; charset=utf-8');
+    // a refusal is never remembered as an outcome: the same Accept is refused every time
+    for (let i = 0; i < 2; i++) await expectError(await srv.get('many', { Accept: 'application/atom+xml' }), 406, 'NotAcceptable');
+  });
+
   it('gives an entity the same ETag in a collection, alone, and in full metadata', async () => {
     const minimal = await json(await srv.get('many?$top=3'));
     const full = await json(await srv.get('many?$top=3', { Accept: 'application/json;odata.metadata=full' }));

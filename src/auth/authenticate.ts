@@ -9,7 +9,7 @@
  * the same header share one verification. Failures are never cached. A new config (changed password)
  * means a new authenticator and thus an empty cache.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { UserConfig } from '../config/types.js';
 import { parseBasic } from './basic.js';
 import { isHashed, verifyPassword } from './password.js';
@@ -45,6 +45,12 @@ interface Entry {
 // time as a known one, so timing does not tell which names exist.
 const DUMMY_HASH = 'scrypt$16384$8$1$3q2+7wAAAAAAAAAAAAAAAA==$sPQpQlM8hjDdDz3pI2Y5bnVnF9lHf0dBCGhsj3S5S7Y=';
 
+/** crypto.hash (Node >= 20.12) digests a short string in a third of createHash's time. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+const sha256 = oneShot
+  ? (s: string): string => oneShot('sha256', s, 'base64')
+  : (s: string): string => crypto.createHash('sha256').update(s, 'utf8').digest('base64');
+
 function isExpired(cfg: UserConfig, now: Date): boolean {
   return cfg.expiresAt !== undefined && cfg.expiresAt.getTime() <= now.getTime();
 }
@@ -62,7 +68,7 @@ export function createAuthenticator(users: readonly UserConfig[], opts: Authenti
   const cache = new Map<string, Entry>();
   const inflight = new Map<string, Promise<AuthResult>>();
 
-  const keyOf = (header: string): string => createHash('sha256').update(header, 'utf8').digest('base64');
+  const keyOf = (header: string): string => sha256(header);
 
   function cachedByKey(key: string, now: Date): AuthUser | undefined {
     const hit = cache.get(key);

@@ -13,7 +13,24 @@ import { responseVersion } from './negotiate.js';
  * key lookup the headers every response carries were a tenth of the bytes allocated per request.
  */
 export function setHeader(ctx: Context, name: string, value: string): void {
-  if (!ctx.res.headersSent) ctx.res.setHeader(name, value);
+  // A $batch part renders into memory through a stand-in context without `res` (batch.ts BufferContext).
+  if (ctx.res === undefined) ctx.set(name, value);
+  else if (!ctx.res.headersSent) ctx.res.setHeader(name, value);
+}
+
+/**
+ * Sets Content-Type as `ctx.type = type` would (mime-types adds the charset), through Node directly: Koa 3
+ * looks the type up in mime-types on every call. Each distinct type is computed by Koa once; only the
+ * server's own fixed types go through here (not a batch's boundary).
+ */
+const contentTypes = new Map<string, string>();
+export function setType(ctx: Context, type: string): void {
+  const full = ctx.res === undefined ? undefined : contentTypes.get(type);
+  if (full !== undefined) return setHeader(ctx, 'Content-Type', full);
+  ctx.type = type;
+  if (ctx.res === undefined) return; // a $batch part (see setHeader)
+  const computed = ctx.response.get('Content-Type');
+  if (typeof computed === 'string' && computed !== '' && contentTypes.size < 64) contentTypes.set(type, computed);
 }
 
 export function requestLog(logger: Logger, slowMs: number): Middleware {

@@ -54,8 +54,26 @@ export interface Negotiated extends FormatOptions {
   readonly produced: Produced;
 }
 
+/**
+ * Outcomes of negotiate by (Accept or $format, what can be produced): a client sends the same few Accept
+ * headers on every request. Failures are not kept, nor headers longer than 200 characters; past
+ * NEGOTIATED_MAX entries, new ones are not kept.
+ */
+const NEGOTIATED_MAX = 256;
+const negotiated = new Map<string, Negotiated>();
+
 /** Chooses among what the resource can produce, in the resource's order of preference. */
 export function negotiate(accept: string | undefined, $format: string | undefined, canProduce: readonly Produced[]): Negotiated {
+  const key = `${$format === undefined ? `a${accept ?? ''}` : `f${$format}`}\n${canProduce.join(',')}`;
+  let out = negotiated.get(key);
+  if (out === undefined) {
+    out = Object.freeze(negotiateUncached(accept, $format, canProduce));
+    if (key.length <= 240 && negotiated.size < NEGOTIATED_MAX) negotiated.set(key, out);
+  }
+  return out;
+}
+
+function negotiateUncached(accept: string | undefined, $format: string | undefined, canProduce: readonly Produced[]): Negotiated {
   const source = $format !== undefined ? FORMAT_ALIASES[$format.toLowerCase()] ?? $format : accept;
   const ranges = source && source.trim() !== '' ? parseMediaRanges(source) : [{ type: '*/*', params: new Map<string, string>(), q: 1 }];
   if ($format !== undefined && ranges.length === 0) throw new ODataError('InvalidQueryOption', `Invalid $format "${$format.slice(0, 50)}".`, { target: '$format' });

@@ -29,13 +29,11 @@ export function rateLimitKey(ctx: Context): string {
 async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: string): Promise<void> {
   const { limiter, logger } = opts;
   const d = await limiter.consume(key);
-  const headers: Record<string, string> = {
-    'RateLimit-Limit': String(d.limit),
-    'RateLimit-Remaining': String(d.remaining),
-    'RateLimit-Reset': String(d.resetSeconds),
-    'RateLimit-Policy': limiter.policy,
-  };
-  for (const name in headers) setHeader(ctx, name, headers[name]!);
+  const limit = String(d.limit), remaining = String(d.remaining), reset = String(d.resetSeconds);
+  setHeader(ctx, 'RateLimit-Limit', limit);
+  setHeader(ctx, 'RateLimit-Remaining', remaining);
+  setHeader(ctx, 'RateLimit-Reset', reset);
+  setHeader(ctx, 'RateLimit-Policy', limiter.policy);
   if (d.degraded?.first === true) {
     logEvent(logger, 'error', 'ratelimit.store_error', { store: limiter.store, error: d.degraded.error, key });
   }
@@ -43,7 +41,7 @@ async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: strin
     const secs = d.retryAfterSeconds ?? d.resetSeconds;
     logEvent(logger, 'warn', 'ratelimit.rejected', { key, user: (ctx.state as { user?: { name?: unknown } }).user?.name, limit: d.limit, retryAfter: secs, path: ctx.path });
     throw new ODataError('TooManyRequests', `Rate limit exceeded: ${d.limit} requests per ${limiter.windowSeconds} s; retry in ${secs} s`, {
-      headers: { 'Retry-After': String(secs), ...headers },
+      headers: { 'Retry-After': String(secs), 'RateLimit-Limit': limit, 'RateLimit-Remaining': remaining, 'RateLimit-Reset': reset, 'RateLimit-Policy': limiter.policy },
     });
   }
 }

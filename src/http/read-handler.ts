@@ -18,6 +18,7 @@ import type { AppDeps } from './context.js';
 import { Memo, optionsKey } from '../sql/memo.js';
 import { findSet, visibleSets } from './context.js';
 import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
+import { setHeader, setType } from './middleware.js';
 import type { AuthUser } from '../auth/user.js';
 
 export interface ReadRequest {
@@ -46,7 +47,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
     case 'serviceDocument': {
       const opts = toQueryOptions(raw, 'serviceDocument');
       const f = negotiate(accept, opts.format, ['json']);
-      ctx.type = jsonContentType(f);
+      setType(ctx, jsonContentType(f));
       ctx.body = serviceDocument(`${urls.root}$metadata`, visibleSets(catalog, user));
       return;
     }
@@ -57,7 +58,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       const key = `${f.produced}:${sets.map((s) => s.name).join(',')}`;
       const csdlOpts = deps.config.naming === 'heroku' ? { textMaxLength: 32000 } : {};
       ctx.body = cachedMetadata(catalog, key, () => (f.produced === 'json' ? csdlJson(catalog, sets, csdlOpts) : csdlXml(catalog, sets, csdlOpts)));
-      ctx.type = f.produced === 'json' ? 'application/json' : 'application/xml';
+      setType(ctx, f.produced === 'json' ? 'application/json' : 'application/xml');
       return;
     }
     case 'collection':
@@ -68,7 +69,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       negotiate(accept, opts.format, ['text', 'json']);
       const q = countSql(planCount(set, opts, deps.config.filterLimits));
       const rows = await deps.db.queryArrays(q.text, q.values);
-      ctx.type = 'text/plain';
+      setType(ctx, 'text/plain');
       ctx.body = String(rows[0]![0]);
       return;
     }
@@ -84,7 +85,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       if (!row) throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
       const etag = plan.etag ? (row[1] as string) : undefined;
       if (etag !== undefined) {
-        ctx.set('ETag', etagValue(etag));
+        setHeader(ctx, 'ETag', etagValue(etag));
         const inm = ctx.get('If-None-Match');
         if (inm && (inm.trim() === '*' || inm.split(',').some((t) => t.trim() === etagValue(etag)))) {
           ctx.status = 304;
@@ -92,7 +93,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
         }
       }
       const keyTexts = plan.key.map((k) => String(k.value));
-      ctx.type = jsonContentType(f);
+      setType(ctx, jsonContentType(f));
       ctx.body = entityJson(
         contextUrl(urls, `${selectFragment(set, select, explicit)}/$entity`),
         f.metadata,
@@ -118,17 +119,17 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       }
       if (path.value) {
         if (property.edm === 'Edm.Binary') {
-          ctx.type = 'application/octet-stream';
+          setType(ctx, 'application/octet-stream');
           ctx.body = row[1] as Buffer;
         } else {
-          ctx.type = 'text/plain; charset=utf-8';
+          setType(ctx, 'text/plain; charset=utf-8');
           ctx.body = String(row[1]);
         }
         return;
       }
       const keyId = plan.key.map((k) => String(k.value));
       const id = set.key.length === 1 ? `${set.name}(${keyId[0]})` : set.name;
-      ctx.type = jsonContentType(f);
+      setType(ctx, jsonContentType(f));
       ctx.body = propertyJson(contextUrl(urls, `${id}/${property.name}`), f.metadata, row[0] as string);
       return;
     }
@@ -196,7 +197,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
       nextLink = buildNextLink(urls, set, opts, token);
     }
   }
-  ctx.type = jsonContentType(f);
+  setType(ctx, jsonContentType(f));
   const body = collectionBody({
     context: contextUrl(urls, selectFragment(set, plan.select, plan.selectExplicit)),
     ...(count !== undefined ? { count } : {}),

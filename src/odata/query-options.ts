@@ -42,12 +42,15 @@ function decode(s: string): string {
   }
 }
 
+/** What a URL without a query string has (shared: a RawQuery is never modified). */
+const NO_QUERY: RawQuery = { system: new Map(), aliases: new Map(), custom: new Map() };
+
 /** Parses a raw query string (without '?'). '+' is kept as a plus sign, as OData's ABNF reads it. */
 export function parseQueryString(qs: string): RawQuery {
+  if (qs === '') return NO_QUERY;
   const system = new Map<SystemOption, string>();
   const aliases = new Map<string, string>();
   const custom = new Map<string, string>();
-  if (qs === '') return { system, aliases, custom };
   for (const part of qs.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
