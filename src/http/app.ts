@@ -12,7 +12,7 @@ import { rateLimitMiddleware, unauthenticatedRateLimit } from './ratelimit-middl
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { ODataError } from '../errors/odata-error.js';
 import { parseResourcePath } from '../odata/path.js';
-import { parseQueryString } from '../odata/query-options.js';
+import { parseQuery } from './query-cache.js';
 import { handleRead } from './read-handler.js';
 import { handleWrite } from './write-handler.js';
 import type { AuthUser } from '../auth/user.js';
@@ -72,7 +72,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
     if (method === 'MERGE') method = 'PATCH';
     const catalog = requireCatalog(deps.catalog);
     const resource = parseResourcePath(rest);
-    const raw = parseQueryString(ctx.querystring);
+    const raw = parseQuery(ctx.querystring);
     const user = (ctx.state as { user?: AuthUser }).user;
     const urls = { root: serviceRootUrl(ctx, deps) };
     if (READ_METHODS.has(method)) return handleRead(ctx, deps, { path: resource, raw, urls, user, catalog });

@@ -14,7 +14,7 @@ import { parseJsonBatch, serializeJsonBatch, type JsonBatchResponse } from '../f
 import { boundaryOf, parseMultipartBatch, serializeMultipartBatch, type BatchRequestPart, type PartResponse, type ResponseUnit } from '../format/batch-multipart.js';
 import type { ArrayQueryable } from '../db/pool.js';
 import { parseResourcePath } from '../odata/path.js';
-import { parseQueryString } from '../odata/query-options.js';
+import { parseQuery } from './query-cache.js';
 import type { AppDeps } from './context.js';
 import { mediaType, parseJsonLossless, readBody } from './body.js';
 import { parsePrefer } from './negotiate.js';
@@ -263,7 +263,7 @@ class BatchRunner {
     const { rest, query } = this.resolve(r.url);
     const path = parseResourcePath(rest);
     if (path.kind === 'batch') throw new ODataError('BadRequest', 'A $batch request cannot contain another $batch.');
-    const raw = parseQueryString(query);
+    const raw = parseQuery(query);
     const { user, catalog, urls } = this.outer;
     const method = r.method === 'MERGE' ? 'PATCH' : r.method;
     if (method === 'GET' || method === 'HEAD') {

@@ -9,7 +9,8 @@ import { ODataError } from '../errors/odata-error.js';
 import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
 import { collectionBody, contextUrl, entityControl, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
-import { type QueryOptions, type RawQuery, toQueryOptions } from '../odata/query-options.js';
+import type { QueryOptions, RawQuery } from '../odata/query-options.js';
+import { queryOptions } from './query-cache.js';
 import { type PagingInput, planCollectionShape, planCount, planSelection, queryShape, resumeAfter } from '../plan/collection.js';
 import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from '../plan/read.js';
 import { encodeSkipToken } from '../plan/skiptoken.js';
@@ -45,14 +46,14 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
   const accept = ctx.get('Accept') || undefined;
   switch (path.kind) {
     case 'serviceDocument': {
-      const opts = toQueryOptions(raw, 'serviceDocument');
+      const opts = queryOptions(raw, 'serviceDocument');
       const f = negotiate(accept, opts.format, ['json']);
       setType(ctx, jsonContentType(f));
       ctx.body = serviceDocument(`${urls.root}$metadata`, visibleSets(catalog, user));
       return;
     }
     case 'metadata': {
-      const opts = toQueryOptions(raw, 'metadata');
+      const opts = queryOptions(raw, 'metadata');
       const f = negotiate(accept, opts.format, ['xml', 'json']);
       const sets = visibleSets(catalog, user);
       const key = `${f.produced}:${sets.map((s) => s.name).join(',')}`;
@@ -62,10 +63,10 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       return;
     }
     case 'collection':
-      return readCollection(ctx, deps, findSet(catalog, user, path.set), toQueryOptions(raw, 'collection'), urls, catalog.namespace, req.maxResponseBytes);
+      return readCollection(ctx, deps, findSet(catalog, user, path.set), queryOptions(raw, 'collection'), urls, catalog.namespace, req.maxResponseBytes);
     case 'count': {
       const set = findSet(catalog, user, path.set);
-      const opts = toQueryOptions(raw, 'count');
+      const opts = queryOptions(raw, 'count');
       negotiate(accept, opts.format, ['text', 'json']);
       const q = countSql(planCount(set, opts, deps.config.filterLimits));
       const rows = await deps.db.queryArrays(q.text, q.values);
@@ -75,7 +76,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
     }
     case 'entity': {
       const set = findSet(catalog, user, path.set);
-      const opts = toQueryOptions(raw, 'entity');
+      const opts = queryOptions(raw, 'entity');
       const f = negotiate(accept, opts.format, ['json']);
       const { select, explicit } = planSelection(set, opts);
       const plan: EntityPlan = { kind: 'entity', set, key: planKey(set, path.key), select, selectExplicit: explicit, etag: !set.readOnly };
@@ -104,7 +105,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
     }
     case 'property': {
       const set = findSet(catalog, user, path.set);
-      const opts = toQueryOptions(raw, 'property');
+      const opts = queryOptions(raw, 'property');
       const property = set.columnsByName.get(path.property);
       if (!property) throw new ODataError('PropertyNotFound', `${set.name} has no property "${path.property.slice(0, 128)}".`, { target: path.property.slice(0, 128) });
       const plan: PropertyPlan = { kind: 'property', set, key: planKey(set, path.key), property, rawValue: path.value };

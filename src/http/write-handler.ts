@@ -12,7 +12,8 @@ import type { ArrayQueryable } from '../db/pool.js';
 import { ODataError } from '../errors/odata-error.js';
 import { contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, type Urls } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
-import { toQueryOptions, type RawQuery } from '../odata/query-options.js';
+import type { RawQuery } from '../odata/query-options.js';
+import { queryOptions } from './query-cache.js';
 import { planKey } from '../plan/read.js';
 import { parseIfMatch, planDelete, planInsert, planUpdate, type WritePlan } from '../plan/write.js';
 import { existsSql, writeSql } from '../sql/write.js';
@@ -87,7 +88,7 @@ export type ExecuteWrite = (db: ArrayQueryable, input: WriteInput) => Promise<Ou
 export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promise<Outcome> {
   const { method, path, urls, catalog } = input;
   const set = writableSet(input);
-  const opts = toQueryOptions(input.raw, 'entity');
+  const opts = queryOptions(input.raw, 'entity');
   const f = negotiate(input.header('accept'), opts.format, ['json']);
   const prefer = parsePrefer(input.header('prefer'));
   const ret = prefer.get('return');
