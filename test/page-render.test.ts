@@ -31,6 +31,8 @@ insert into public.doc
   from generate_series(1, 230) i;
 create table public.ws (id int primary key, s text);
 insert into public.ws values (1, E'\\t tab and spaces \\n'), (2, U&'\\00A0nbsp\\3000'), (3, 'inner  space'), (4, null);
+create table public.fine (id int primary key, n numeric(30,20) not null);
+insert into public.fine select i, 1 + (i / 2) * 0.000000000000000001 from generate_series(1, 40) i;
 `;
 
 let db: TestDb;
@@ -38,7 +40,7 @@ let srv: TestServer;
 
 before(async () => {
   db = await createTestDb(FIXTURE);
-  srv = await startTestServer(db.url, { expose: ['public.doc', 'public.ws'], pageSize: 100 });
+  srv = await startTestServer(db.url, { expose: ['public.doc', 'public.ws', 'public.fine'], pageSize: 100 });
 });
 after(async () => {
   await srv?.stop();
@@ -107,6 +109,13 @@ describe('aggregated pages', () => {
     ] as const) {
       const w = await walk(`doc?$orderby=${encodeURIComponent(orderby)}&$select=id,big,n,ts,d,flag`, { Prefer: 'odata.maxpagesize=17' });
       const want = await db.query<{ id: number }>(`select id from public.doc order by ${sql}`);
+      assert.deepEqual(w.rows.map((r) => r['id']), want.map((r) => r.id), orderby);
+    }
+    // Numerics that a double reads as the integer 1 (1.000000000000000001...), with ties: each page's
+    // token must keep every digit, or the walk repeats or skips rows.
+    for (const [orderby, sql] of [['n', 'n, id'], ['n desc,id desc', 'n desc, id desc']] as const) {
+      const w = await walk(`fine?$orderby=${encodeURIComponent(orderby)}`, { Prefer: 'odata.maxpagesize=3' });
+      const want = await db.query<{ id: number }>(`select id from public.fine order by ${sql}`);
       assert.deepEqual(w.rows.map((r) => r['id']), want.map((r) => r.id), orderby);
     }
     const topped = await walk('doc?$orderby=id&$top=130&$count=true');

@@ -173,7 +173,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   const base = plan.count ? 1 : 0;
   const count = plan.count ? (rows[0] ? String(rows[0][0]) : '0') : undefined;
   const limitBytes = Math.min(maxResponseBytes ?? Infinity, deps.config.server.maxResponseBytes) - 4096;
-  let page = q.aggregated ? aggregatedPage(rows[0], base, pageRows, q.orderCount, limitBytes, q.orderFromEntity) : undefined;
+  let page = q.aggregated ? aggregatedPage(rows[0], base, pageRows, q.orderCount, limitBytes, q.orderFromEntity, q.orderFromEntityExact === true) : undefined;
   if (!page) {
     if (q.aggregated) {
       // Over the size cap: read it again row by row, to cut it at an entity and link to the rest.
@@ -247,7 +247,7 @@ const SEPARATOR_BYTE = AGG_SEPARATOR.charCodeAt(0);
  * An aggregated page ([json joined, n, last order values...]), or undefined when over the size cap.
  * With `fromEntity` the order values are those properties of the page's last entity (its JSON text).
  */
-function aggregatedPage(row: unknown[] | undefined, base: number, pageRows: number, orderCount: number, limitBytes: number, fromEntity?: readonly string[]): Page | undefined {
+function aggregatedPage(row: unknown[] | undefined, base: number, pageRows: number, orderCount: number, limitBytes: number, fromEntity?: readonly string[], exactInJs = false): Page | undefined {
   const joined = (row?.[base] ?? null) as string | null;
   if (joined === null) return { entities: [], rows: 0, more: false };
   const n = Number(row![base + 1]);
@@ -256,13 +256,23 @@ function aggregatedPage(row: unknown[] | undefined, base: number, pageRows: numb
   const text = more ? joined.slice(0, joined.lastIndexOf(AGG_SEPARATOR)) : joined;
   if (Buffer.byteLength(text) > limitBytes) return undefined;
   let after: (string | null)[] | undefined;
-  if (more) after = fromEntity ? orderValuesOf(text.slice(text.lastIndexOf(AGG_SEPARATOR) + 1), fromEntity) : (row!.slice(base + 2, base + 2 + orderCount) as (string | null)[]);
+  if (more) after = fromEntity ? orderValuesOf(text.slice(text.lastIndexOf(AGG_SEPARATOR) + 1), fromEntity, exactInJs) : (row!.slice(base + 2, base + 2 + orderCount) as (string | null)[]);
   return { entities: [text], rows: more ? pageRows : n, more, ...(after ? { after } : {}), separated: true };
 }
 
-/** Properties of an entity's JSON text as PostgreSQL input text: numbers keep their digits (lossless-json). */
-function orderValuesOf(entityJson: string, names: readonly string[]): (string | null)[] {
-  const o = parseLossless(entityJson) as Record<string, unknown>;
+/**
+ * Properties of an entity's JSON text as PostgreSQL input text: numbers keep their digits. When no order
+ * column is numeric (`exactInJs`), JSON.parse reads strings, booleans and safe integers (a key like
+ * `id`) exactly and several times faster than lossless-json, which reads the entity otherwise, and when
+ * an integer is beyond 2^53.
+ */
+function orderValuesOf(entityJson: string, names: readonly string[], exactInJs: boolean): (string | null)[] {
+  const fast = exactInJs ? (JSON.parse(entityJson) as Record<string, unknown>) : undefined;
+  const exact = fast !== undefined && names.every((name) => {
+    const v = fast[name];
+    return typeof v !== 'number' || Number.isSafeInteger(v);
+  });
+  const o = exact ? fast : (parseLossless(entityJson) as Record<string, unknown>);
   return names.map((name) => {
     const v = o[name];
     return v === null || v === undefined ? null : String(v);

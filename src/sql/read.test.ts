@@ -129,6 +129,7 @@ describe('collectionSql', () => {
   it('reads the skip token values from the last entity when every order term is a selected column', () => {
     const q = collectionSql({ ...base, select: [col('Id'), col('Name')] }, 51, false, 'minimal', 50);
     assert.deepEqual(q.orderFromEntity, ['Id']);
+    assert.equal(q.orderFromEntityExact, true, 'an integer key: JSON.parse reads it exactly');
     assert.doesNotMatch(q.text, /array_agg|lateral/);
     const unselected = collectionSql({ ...base, select: [col('Name')] }, 51, false, 'minimal', 50);
     assert.equal(unselected.orderFromEntity, undefined);

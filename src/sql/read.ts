@@ -217,6 +217,8 @@ export function collectionSql(
    * values are these properties of the page's last entity, read from its JSON text (orderFromEntity).
    */
   readonly orderFromEntity?: readonly string[];
+  /** JSON.parse reads those properties exactly (no numeric among them; unsafe integers still show) */
+  readonly orderFromEntityExact?: boolean;
 } {
   const params: unknown[] = [];
   const where = whereParts(plan, params);
@@ -271,7 +273,7 @@ export function collectionSql(
   const count = `select count(*) as n from ${fromClause(plan.set)}${filterText}`;
   const join = aggregated ? 'cross join' : 'left join';
   const text = plan.count ? `select c.n::text, p.* from (${count}) c ${join} lateral (${page}) p${aggregated ? '' : ' on true'}` : page;
-  return { text, values: params, keyCount: withKeys ? plan.set.key.length : 0, orderCount: order.length, etagColumn, rendered, aggregated, ...(fromEntity ? { orderFromEntity: fromEntity } : {}) };
+  return { text, values: params, keyCount: withKeys ? plan.set.key.length : 0, orderCount: order.length, etagColumn, rendered, aggregated, ...(fromEntity ? { orderFromEntity: fromEntity.names, orderFromEntityExact: fromEntity.exact } : {}) };
 }
 
 /**
@@ -282,16 +284,22 @@ export function collectionSql(
  */
 const JSON_READABLE: ReadonlySet<Column['pg']> = new Set(['int2', 'int4', 'int8', 'numeric', 'bool', 'uuid', 'date', 'timestamptz']);
 
-/** The properties that give the order values, when every order term is a selected, JSON-readable column. */
-function orderFromEntity(plan: CollectionPlan, orderCount: number): string[] | undefined {
+/**
+ * The properties that give the order values, when every order term is a selected, JSON-readable column;
+ * `exact` when no term is numeric, so that JSON.parse reads every value exactly (an integer beyond 2^53
+ * shows itself as unsafe; a numeric 1.000000000000000001 would read as 1).
+ */
+function orderFromEntity(plan: CollectionPlan, orderCount: number): { names: string[]; exact: boolean } | undefined {
   const names: string[] = [];
+  let exact = true;
   for (const t of plan.order) {
     const col = t.kind === 'key' ? t.column : t.item.expr.kind === 'column' ? t.item.expr.column : undefined;
     if (!col || !plan.select.includes(col)) return undefined;
     if (!JSON_READABLE.has(col.pg) && !(col.pg === 'text' && (col.pgType === 'text' || col.pgType.startsWith('character varying')))) return undefined;
+    if (col.pg === 'numeric') exact = false;
     names.push(col.name);
   }
-  return names.length === orderCount ? names : undefined;
+  return names.length === orderCount ? { names, exact } : undefined;
 }
 
 export function countSql(plan: CountPlan): SqlQuery {
