@@ -56,8 +56,8 @@ export interface Negotiated extends FormatOptions {
 
 /**
  * Outcomes of negotiate by (Accept or $format, what can be produced): a client sends the same few Accept
- * headers on every request. Failures are not kept, nor headers longer than 200 characters; past
- * NEGOTIATED_MAX entries, new ones are not kept.
+ * headers on every request. Failures are not kept, nor keys over 240 characters (an Accept header over
+ * ~225); past NEGOTIATED_MAX entries, new ones are not kept.
  */
 const NEGOTIATED_MAX = 256;
 const negotiated = new Map<string, Negotiated>();
