@@ -26,6 +26,12 @@ declare module 'autocannon' {
     body?: string;
     pipelining?: number;
   }
-  function autocannon(opts: Options): Promise<Result>;
+  /** The run: a promise of its result that also reports each answer as it comes. */
+  interface Instance extends Promise<Result> {
+    on(event: 'start', fn: () => void): Instance;
+    on(event: 'response', fn: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): Instance;
+    on(event: 'reqError', fn: (error: Error) => void): Instance;
+  }
+  function autocannon(opts: Options): Instance;
   export default autocannon;
 }
