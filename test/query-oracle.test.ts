@@ -408,6 +408,15 @@ describe('$orderby against the SQL oracle', () => {
     const { rows } = await walk(srv, `t?${q({ $filter: 'i ne 7 and s ne null', $orderby: 'v desc,f', $select: 'id,v' })}`, { Prefer: 'odata.maxpagesize=7' });
     assert.deepEqual(rows.map((r) => r['id']), want);
   });
+  it('a nullable first order term with $select: the narrowed branches give each entity its own values and ETag', async () => {
+    // The null split's two branches carry only the columns the page needs (key, selection, order).
+    const want = await db.query<{ id: number; s: string | null; n: string | null; e: string }>(
+      `select id, s, n::text as n, xmin::text as e from t where i is distinct from 3 order by i asc nulls first, d desc nulls last, id limit 60 offset 5`,
+    );
+    const { rows } = await walk(srv, `t?${q({ $filter: 'i ne 3', $orderby: 'i,d desc', $select: 's,n', $top: '60', $skip: '5' })}`, { Prefer: 'odata.maxpagesize=25' });
+    assert.deepEqual(rows.map((r) => [r['s'], r['n'] === null ? null : String(r['n'])]), want.map((r) => [r.s, r.n === null ? null : String(Number(r.n))]));
+    assert.deepEqual(rows.map((r) => r['@odata.etag']), want.map((r) => `W/"${r.e}"`));
+  });
 });
 
 describe('$select, $top, $skip, $count', () => {

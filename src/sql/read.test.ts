@@ -190,13 +190,16 @@ describe('null-split ordering', () => {
     assert.equal(
       q.text,
       'select row_to_json(m.*)::text as j, (t.name)::text as o0, (t.id)::text as o1 from (' +
-        'select * from ((select * from public.people t where t.name is null order by t.id limit $1::int8 + $2::int8) union all ' +
-        '(select * from public.people t where t.name is not null order by t.name, t.id limit $1::int8 + $2::int8)) t ' +
+        'select * from ((select t.id, t.name from public.people t where t.name is null order by t.id limit $1::int8 + $2::int8) union all ' +
+        '(select t.id, t.name from public.people t where t.name is not null order by t.name, t.id limit $1::int8 + $2::int8)) t ' +
         'order by t.name is not null, t.name, t.id limit $1 offset $2) t cross join lateral (select t.id as "Id") m',
     );
     assert.deepEqual(q.values, [10, 3]);
     const desc = collectionSql({ ...plan, skip: 0, order: [{ ...plan.order[0]!, item: { ...(plan.order[0] as { item: any }).item, desc: true } } as any, plan.order[1]!] }, 10, false);
-    assert.match(desc.text, /\(select \* from public\.people t where t\.name is not null order by t\.name desc, t\.id limit \$1\) union all \(select \* from public\.people t where t\.name is null order by t\.id limit \$1\)\) t order by t\.name is null, t\.name desc, t\.id limit \$1\) t cross join lateral/);
+    assert.match(desc.text, /\(select t\.id, t\.name from public\.people t where t\.name is not null order by t\.name desc, t\.id limit \$1\) union all \(select t\.id, t\.name from public\.people t where t\.name is null order by t\.id limit \$1\)\) t order by t\.name is null, t\.name desc, t\.id limit \$1\) t cross join lateral/);
+    // An order term that is an expression may read any column: the branches keep every column.
+    const lower = collectionSql({ ...plan, skip: 0, order: [plan.order[0]!, { kind: 'item', item: { expr: { kind: 'call', fn: 'tolower', args: [{ kind: 'column', column: col('Name'), type: 'Edm.String', nullable: true }], type: 'Edm.String', nullable: true }, desc: false, type: 'Edm.String', nullable: true } } as any] }, 10, false);
+    assert.match(lower.text, /\(\(select \* from public\.people t where t\.name is null order by /);
   });
 });
 
