@@ -3,6 +3,7 @@
  * (metadata level, IEEE754Compatible), answers 406 when nothing acceptable can be produced, and reads
  * OData-Version / OData-MaxVersion (4.0 clients get OData-Version: 4.0).
  */
+import { Memo } from '../sql/memo.js';
 import { ODataError } from '../errors/odata-error.js';
 import type { FormatOptions, MetadataLevel } from '../plan/read.js';
 
@@ -56,21 +57,17 @@ export interface Negotiated extends FormatOptions {
 
 /**
  * Outcomes of negotiate by (Accept or $format, what can be produced): a client sends the same few Accept
- * headers on every request. Failures are not kept, nor keys over 240 characters (an Accept header over
- * ~225); past NEGOTIATED_MAX entries, new ones are not kept.
+ * headers on every request. An LRU of 256; failures are not kept (Memo keeps nothing when the build
+ * throws), nor keys over 240 characters (an Accept header over ~225).
  */
-const NEGOTIATED_MAX = 256;
-const negotiated = new Map<string, Negotiated>();
+const negotiated = new Memo<Negotiated>(256);
+const NEGOTIATED = {};
 
 /** Chooses among what the resource can produce, in the resource's order of preference. */
 export function negotiate(accept: string | undefined, $format: string | undefined, canProduce: readonly Produced[]): Negotiated {
   const key = `${$format === undefined ? `a${accept ?? ''}` : `f${$format}`}\n${canProduce.join(',')}`;
-  let out = negotiated.get(key);
-  if (out === undefined) {
-    out = Object.freeze(negotiateUncached(accept, $format, canProduce));
-    if (key.length <= 240 && negotiated.size < NEGOTIATED_MAX) negotiated.set(key, out);
-  }
-  return out;
+  const build = () => Object.freeze(negotiateUncached(accept, $format, canProduce));
+  return key.length <= 240 ? negotiated.get(NEGOTIATED, key, build) : build();
 }
 
 function negotiateUncached(accept: string | undefined, $format: string | undefined, canProduce: readonly Produced[]): Negotiated {

@@ -79,9 +79,9 @@ function pageColumns(plan: CollectionPlan): readonly Column[] | undefined {
   plan.select.forEach(add);
   if (plan.etag && set.versionColumn) add(set.versionColumn);
   for (const t of plan.order) {
-    if (t.kind === 'key') add(t.column);
-    else if (t.item.expr.kind === 'column') add(t.item.expr.column);
-    else return undefined;
+    const c = orderColumn(t);
+    if (!c) return undefined;
+    add(c);
   }
   return cols.size < set.columns.length ? [...cols.values()] : undefined;
 }
@@ -140,13 +140,19 @@ interface OrderSql {
   readonly column?: boolean;
 }
 
+/** The column an order term orders by when it is a bare column (the key or a property), else undefined. */
+function orderColumn(term: OrderTerm): Column | undefined {
+  if (term.kind === 'key') return term.column;
+  return term.item.expr.kind === 'column' ? term.item.expr.column : undefined;
+}
+
 function orderSql(term: OrderTerm, params: unknown[]): OrderSql {
   switch (term.kind) {
     case 'key':
       return { value: colRef(ALIAS, term.column), desc: false, nullable: false, cast: CAST_TYPE[term.column.pg], column: true };
     case 'item': {
       const v = compileOrderValue(term.item, { alias: ALIAS, params });
-      return { value: v.sql, desc: term.item.desc, nullable: v.nullable, cast: v.cast, column: term.item.expr.kind === 'column' };
+      return { value: v.sql, desc: term.item.desc, nullable: v.nullable, cast: v.cast, column: orderColumn(term) !== undefined };
     }
     default:
       return assertNever(term, 'order term');
@@ -323,7 +329,7 @@ function orderFromEntity(plan: CollectionPlan, orderCount: number): { names: str
   const names: string[] = [];
   let exact = true;
   for (const t of plan.order) {
-    const col = t.kind === 'key' ? t.column : t.item.expr.kind === 'column' ? t.item.expr.column : undefined;
+    const col = orderColumn(t);
     if (!col || !plan.select.includes(col)) return undefined;
     if (!JSON_READABLE.has(col.pg) && !(col.pg === 'text' && (col.pgType === 'text' || col.pgType.startsWith('character varying')))) return undefined;
     if (col.pg === 'numeric') exact = false;
