@@ -47,12 +47,9 @@ export async function runAutocannon(
   run.on('reqError', () => { non2xx++; });
   await run;
   const peak = s.stop();
-  latencies.sort((a, b) => a - b);
-  const pct = (q: number) => (latencies.length === 0 ? 0 : round2(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!));
   return {
     rps: ok / o.duration,
-    p50: pct(0.5),
-    p99: pct(0.99),
+    ...percentiles(latencies, 0),
     non2xx,
     requests2xx: ok,
     seconds: o.duration,
@@ -60,7 +57,12 @@ export async function runAutocannon(
   };
 }
 
-const round2 = (v: number) => Math.round(v * 100) / 100;
+/** p50 and p99 of the latencies (ms, sorted here in place), to 0.01 ms; `empty` when there are none. */
+function percentiles(latencies: number[], empty: number): { p50: number; p99: number } {
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => (latencies.length === 0 ? empty : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 100) / 100);
+  return { p50: at(0.5), p99: at(0.99) };
+}
 
 export interface WalkResult {
   rows: number;
@@ -191,12 +193,9 @@ export async function runWrites(
   const s = rssSampler(pid);
   const r = await phase(o.duration, true);
   const peak = s.stop();
-  r.lat.sort((a, b) => a - b);
-  const pct = (p: number) => (r.lat.length ? r.lat[Math.min(r.lat.length - 1, Math.floor((p / 100) * r.lat.length))]! : NaN);
   return {
     rps: r.ok / r.seconds,
-    p50: Math.round(pct(50) * 100) / 100,
-    p99: Math.round(pct(99) * 100) / 100,
+    ...percentiles(r.lat, NaN),
     non2xx: r.bad,
     requests2xx: r.ok,
     seconds: r.seconds,
