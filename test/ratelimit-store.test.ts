@@ -102,6 +102,49 @@ describe('PostgreSQL store', () => {
     await b.close();
   });
 
+  test('several points at once (a $batch): one store trip, exact counts, refused whole when they do not fit', async () => {
+    let trips = 0;
+    const counting = new pg.Pool({ connectionString: url.toString(), max: 2 });
+    counting.on('error', () => undefined);
+    const query = counting.query.bind(counting) as (...args: unknown[]) => unknown;
+    (counting as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      trips++;
+      return query(...args);
+    };
+    const l = await createRateLimiter({ points: 10, windowSeconds: 60, burst: 0, redisUrl: '', db: counting, keyPrefix: 'multi' });
+    trips = 0;
+    const r1 = await l.consume('k', 7);
+    assert.equal(r1.allowed, true);
+    assert.equal(r1.remaining, 3);
+    assert.equal(trips, 1, 'seven points, one round trip');
+    const r2 = await l.consume('k', 4);
+    assert.equal(r2.allowed, false, 'four do not fit in the three left');
+    assert.ok((r2.retryAfterSeconds ?? 0) >= 1);
+    const row = await poolA.query<{ points: number }>(`SELECT points FROM odata_server.rate_limits WHERE key = 'multi:k'`);
+    assert.equal(row.rows[0]!.points, 11, 'the store counted both calls (the refused one included, as a single request over the limit is)');
+    assert.equal((await l.consume('k')).allowed, false);
+    await counting.end();
+
+    // Leased (a large limit): a batch larger than a block takes what it needs, the rest stays leased.
+    const big = await createRateLimiter({ points: 5000, windowSeconds: 60, burst: 0, redisUrl: '', db: poolA, keyPrefix: 'multi-lease' });
+    const b1 = await big.consume('k', 12); // block of 5 < 12: the store gives 12
+    assert.equal(b1.allowed, true);
+    assert.equal(b1.remaining, 5000 - 12);
+    const b2 = await big.consume('k'); // a new block of 5, one spent
+    assert.equal(b2.remaining, 5000 - 13);
+    const b3 = await big.consume('k', 4); // the four left in the block: no store trip
+    assert.equal(b3.remaining, 5000 - 17);
+    const stored = await poolA.query<{ points: number }>(`SELECT points FROM odata_server.rate_limits WHERE key = 'multi-lease:k'`);
+    assert.equal(stored.rows[0]!.points, 17, 'no point taken twice, none lost');
+    const b4 = await big.consume('k', 3); // none leased: a block of 5, three spent, two kept
+    assert.equal(b4.remaining, 5000 - 20);
+    const b5 = await big.consume('k', 4); // two leased + two more from a new block of 5 (three kept)
+    assert.equal(b5.remaining, 5000 - 24);
+    const after5 = await poolA.query<{ points: number }>(`SELECT points FROM odata_server.rate_limits WHERE key = 'multi-lease:k'`);
+    assert.equal(after5.rows[0]!.points, 27, 'the store holds what was taken, the three still leased included');
+    await poolA.query(`DELETE FROM odata_server.rate_limits WHERE key LIKE 'multi%'`);
+  });
+
   test('burst: sub-window rate plus burst, shared', async () => {
     const mk = (pool: pg.Pool): Promise<RateLimiter> =>
       createRateLimiter({ points: 600, windowSeconds: 3600, burst: 5, redisUrl: '', db: pool, keyPrefix: 'burst-test' });

@@ -25,10 +25,10 @@ export function rateLimitKey(ctx: Context): string {
   return user !== undefined && typeof user.name === 'string' ? `user:${user.name}` : `ip:${ctx.ip}`;
 }
 
-/** Charges one request to `key`; sets the RateLimit headers; throws 429 over the limit. */
-async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: string): Promise<void> {
+/** Charges `points` requests (default one) to `key`; sets the RateLimit headers; throws 429 over the limit. */
+async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: string, points = 1): Promise<void> {
   const { limiter, logger } = opts;
-  const d = await limiter.consume(key);
+  const d = await limiter.consume(key, points);
   const limit = String(d.limit), remaining = String(d.remaining), reset = String(d.resetSeconds);
   setHeader(ctx, 'RateLimit-Limit', limit);
   setHeader(ctx, 'RateLimit-Remaining', remaining);
@@ -39,7 +39,7 @@ async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: strin
   }
   if (!d.allowed) {
     const secs = d.retryAfterSeconds ?? d.resetSeconds;
-    logEvent(logger, 'warn', 'ratelimit.rejected', { key, user: (ctx.state as { user?: { name?: unknown } }).user?.name, limit: d.limit, retryAfter: secs, path: ctx.path });
+    logEvent(logger, 'warn', 'ratelimit.rejected', { key, ...(points > 1 ? { points } : {}), user: (ctx.state as { user?: { name?: unknown } }).user?.name, limit: d.limit, retryAfter: secs, path: ctx.path });
     throw new ODataError('TooManyRequests', `Rate limit exceeded: ${d.limit} requests per ${limiter.windowSeconds} s; retry in ${secs} s`, {
       headers: { 'Retry-After': String(secs), 'RateLimit-Limit': limit, 'RateLimit-Remaining': remaining, 'RateLimit-Reset': reset, 'RateLimit-Policy': limiter.policy },
     });
@@ -48,22 +48,23 @@ async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: strin
 
 /**
  * Charges `n` more requests to the key the request was charged to, when rate limiting is on: a $batch
- * counts as many requests as it holds (the middleware charged the first). Throws 429 when the limit is
- * reached, before any of the batch runs.
+ * counts as many requests as it holds (the middleware charged the first). All `n` in one store call, so a
+ * batch costs one round trip whatever its size. Throws 429 when they do not fit in what is left of the
+ * window, before any of the batch runs.
  */
 export async function chargeMore(ctx: Context, n: number): Promise<void> {
   const charger = (ctx.state as { rateLimit?: Charger }).rateLimit;
-  if (charger) for (let i = 0; i < n; i++) await charger.charge(ctx);
+  if (charger && n > 0) await charger.charge(ctx, n);
 }
 
 interface Charger {
-  charge(ctx: Context): Promise<void>;
+  charge(ctx: Context, points?: number): Promise<void>;
 }
 
 export function rateLimitMiddleware(opts: RateLimitMiddlewareOptions): Middleware {
   const keyOf = opts.keyOf ?? rateLimitKey;
   // One per middleware, referenced from each request's state (no per-request closure).
-  const charger: Charger = { charge: (ctx) => charge(ctx, opts, keyOf(ctx)) };
+  const charger: Charger = { charge: (ctx, points) => charge(ctx, opts, keyOf(ctx), points) };
   return async (ctx, next) => {
     await charger.charge(ctx);
     (ctx.state as { rateLimit?: Charger }).rateLimit = charger;

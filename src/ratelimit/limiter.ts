@@ -43,7 +43,8 @@ export interface RateLimitDecision {
 }
 
 export interface RateLimiter {
-  consume(key: string): Promise<RateLimitDecision>;
+  /** Charges `points` (default 1) to the key at once: a $batch of n requests is one call of n points. */
+  consume(key: string, points?: number): Promise<RateLimitDecision>;
   /** `<limit>;w=<window seconds>` for the RateLimit-Policy header. */
   readonly policy: string;
   readonly limit: number;
@@ -181,17 +182,23 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
   const leases = new Map<string, Lease>();
   const inflight = new Map<string, Promise<RateLimitDecision>>();
 
-  const fromStore = async (key: string, nowMs: number): Promise<RateLimitDecision> => {
+  const fromStore = async (key: string, nowMs: number, points: number): Promise<RateLimitDecision> => {
     const prev = leases.get(key);
-    const want = leaseSize > 1 && (prev === undefined || prev.expiresAt <= nowMs || prev.storeRemaining >= leaseSize * 4) ? leaseSize : 1;
+    const live = prev !== undefined && prev.expiresAt > nowMs;
+    // Points already leased and still valid are paid for in the store: spend them first.
+    const held = live ? Math.min(prev.tokens, points) : 0;
+    const need = points - held;
+    const lease = leaseSize > 1 && (!live || prev.storeRemaining >= leaseSize * 4);
+    const want = lease ? Math.max(leaseSize, need) : need;
     try {
       const res = await withTimeout(limiter.consume(safeKey(key), want), timeoutMs);
       const expiresAt = Date.now() + res.msBeforeNext;
-      if (want > 1 || leases.size > 0) {
+      const tokens = want - need + (live ? prev.tokens - held : 0);
+      if (leaseSize > 1) {
         if (leases.size > 10_000) leases.clear();
-        leases.set(key, { tokens: want - 1, storeRemaining: res.remainingPoints, expiresAt });
+        leases.set(key, { tokens, storeRemaining: res.remainingPoints, expiresAt });
       }
-      return { allowed: true, limit, remaining: res.remainingPoints + want - 1, resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)) };
+      return { allowed: true, limit, remaining: res.remainingPoints + tokens, resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)) };
     } catch (e) {
       if (e instanceof RateLimiterRes) {
         const secs = Math.max(1, Math.ceil(e.msBeforeNext / 1000));
@@ -209,15 +216,15 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
     limit,
     windowSeconds: window,
     store,
-    async consume(key: string): Promise<RateLimitDecision> {
+    async consume(key: string, points = 1): Promise<RateLimitDecision> {
       const nowMs = Date.now();
       if (nowMs < storeDownUntil) {
         return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error: 'store unavailable (circuit open)', first: false } };
       }
       for (;;) {
         const lease = leases.get(key);
-        if (lease && lease.tokens > 0 && lease.expiresAt > nowMs) {
-          lease.tokens--;
+        if (lease && lease.tokens >= points && lease.expiresAt > nowMs) {
+          lease.tokens -= points;
           return { allowed: true, limit, remaining: lease.storeRemaining + lease.tokens, resetSeconds: Math.max(0, Math.ceil((lease.expiresAt - nowMs) / 1000)) };
         }
         // With leases, one store trip per key at a time: concurrent requests wait for the lease it brings
@@ -227,7 +234,7 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
         const d = await pending;
         if (!d.allowed || d.degraded) return d;
       }
-      const p = fromStore(key, nowMs);
+      const p = fromStore(key, nowMs, points);
       if (leaseSize > 1) {
         inflight.set(key, p);
         void p.finally(() => inflight.delete(key));
