@@ -1,8 +1,8 @@
 /**
  * $batch end to end: multipart/mixed (4.0) and JSON (4.01) batches with reads, change sets /
  * atomicity groups that land entirely or not at all (checked in the database), Content-ID and request-id
- * references, stop-at-first-failure vs odata.continue-on-error, permissions per inner request, and the
- * cap on requests per batch.
+ * references, stop-at-first-failure vs odata.continue-on-error (multipart) and run-what-dependencies-allow
+ * (JSON, with dependsOn and `if` conditions), permissions per inner request, and the cap on requests per batch.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -203,6 +203,59 @@ describe('JSON $batch', () => {
     // int column: 9007199254740993 is out of the Int32 range and is refused, not rounded
     assert.equal(responses[0]!.status, 400);
     assert.equal((await db.query('select count(*)::int as n from note where id > 1000'))[0]!['n'], 0);
+  });
+
+  type JsonResponses = { responses: { id: string; status: number; atomicityGroup?: string; body?: { error?: { code: string; message: string } } }[] };
+  const jsonBatch = async (requests: unknown[], headers: Record<string, string> = {}): Promise<JsonResponses['responses']> => {
+    const r = await srv.request('POST', '$batch', { headers, body: { requests } });
+    assert.equal(r.status, 200);
+    return ((await r.json()) as JsonResponses).responses;
+  };
+
+  it('runs every request its dependencies allow by default; continue-on-error=false stops at the first error', async () => {
+    const before_ = await items();
+    const requests = [
+      { id: 'bad', method: 'patch', url: 'item(1)', body: { qty: -5 } },
+      { id: 'dep', dependsOn: ['bad'], method: 'patch', url: 'item(1)', body: { qty: 9 } },
+      { id: 'free', method: 'get', url: 'item(2)' },
+    ];
+    const all = await jsonBatch(requests);
+    assert.deepEqual(all.map((x) => [x.id, x.status]), [['bad', 400], ['dep', 424], ['free', 200]]);
+    assert.match(all[1]!.body!.error!.message, /request bad it depends on failed/);
+    const stopped = await jsonBatch(requests, { Prefer: 'continue-on-error=false' });
+    assert.deepEqual(stopped.map((x) => [x.id, x.status]), [['bad', 400]]);
+    assert.deepEqual(await items(), before_, 'the failed update changed nothing');
+  });
+
+  it('"if" runs a request on the outcome of earlier ones instead of dependsOn alone', async () => {
+    const before_ = await items();
+    const responses = await jsonBatch([
+      { id: 'fail', method: 'patch', url: 'item(1)', body: { qty: -1 } },
+      { id: 'ok', method: 'get', url: 'item(1)' },
+      // the compensation runs because "fail" failed, though it depends on it
+      { id: 'fix', dependsOn: ['fail'], if: 'not $fail/$succeeded', method: 'patch', url: 'item(2)', body: { qty: 20 } },
+      { id: 'skip', dependsOn: ['fail'], if: '$fail/$succeeded or false', method: 'patch', url: 'item(2)', body: { qty: 30 } },
+      { id: 'both', dependsOn: ['ok', 'fix'], if: '$ok/$succeeded and ($fix/$succeeded)', method: 'get', url: 'item(2)' },
+    ]);
+    assert.deepEqual(responses.map((x) => [x.id, x.status]), [['fail', 400], ['ok', 200], ['fix', 204], ['skip', 424], ['both', 200]]);
+    assert.match(responses[3]!.body!.error!.message, /"if" condition "\$fail\/\$succeeded or false" of request skip is false/);
+    assert.deepEqual(await items(), before_.map((i) => (i.id === 2 ? { ...i, qty: 20 } : i)), 'only the compensation landed');
+  });
+
+  it('a condition outside the evaluated subset is 424 with nothing changed, for its whole atomicity group', async () => {
+    const before_ = await items();
+    const responses = await jsonBatch([
+      { id: 'r', method: 'get', url: 'item(1)' },
+      { id: 'w1', atomicityGroup: 'grp', method: 'patch', url: 'item(1)', body: { qty: 11 } },
+      { id: 'w2', atomicityGroup: 'grp', dependsOn: ['r'], if: "$r/name eq 'a'", method: 'patch', url: 'item(2)', body: { qty: 12 } },
+      { id: 'after', dependsOn: ['grp'], method: 'get', url: 'item(1)' },
+    ]);
+    assert.deepEqual(responses.map((x) => [x.id, x.status, x.atomicityGroup]), [['r', 200, undefined], ['w1', 424, 'grp'], ['w2', 424, 'grp'], ['after', 424, undefined]]);
+    assert.match(responses[1]!.body!.error!.message, /evaluates only \$<id>\/\$succeeded/);
+    assert.deepEqual(await items(), before_);
+    const malformed = await srv.request('POST', '$batch', { body: { requests: [{ id: 'x', if: '$later/$succeeded', method: 'get', url: 'item' }, { id: 'later', method: 'get', url: 'item' }] } });
+    assert.equal(malformed.status, 400);
+    assert.match(((await malformed.json()) as { error: { message: string } }).error.message, /refers to "later", which is not a request or atomicityGroup before it/);
   });
 
   it('400 for a malformed JSON batch and over the cap', async () => {

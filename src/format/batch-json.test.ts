@@ -46,6 +46,25 @@ describe('JSON batch', () => {
       assert.throws(() => parseJsonBatch(parse(b)), (e: unknown) => e instanceof ODataError && e.status === 400 && /depends on/.test(e.message), b);
     }
   });
+  it('reads the "if" member: the evaluated subset parsed, other conditions kept for a 424, references checked', () => {
+    const units = parseJsonBatch(
+      parse('{"requests":[{"id":"1","method":"get","url":"a"},{"id":"2","dependsOn":["1"],"if":"not $1/$succeeded","method":"get","url":"a"},{"id":"3","if":"$1/name eq \'x\'","method":"get","url":"a"}]}'),
+    );
+    const reqs = units.map((u) => (u.kind === 'request' ? u.request : undefined));
+    assert.equal(reqs[0]!.condition, undefined);
+    assert.deepEqual(reqs[1]!.condition, { text: 'not $1/$succeeded', parsed: { kind: 'not', arg: { kind: 'succeeded', id: '1' } } });
+    assert.deepEqual(reqs[2]!.condition, { text: "$1/name eq 'x'", parsed: undefined });
+    const bad = [
+      '{"requests":[{"id":"1","if":"$2/$succeeded","method":"get","url":"a"},{"id":"2","method":"get","url":"a"}]}',
+      '{"requests":[{"id":"1","if":"$x/$succeeded","method":"get","url":"a"}]}',
+      '{"requests":[{"id":"1","if":"not $1/$succeeded","method":"get","url":"a"}]}',
+      '{"requests":[{"id":"1","atomicityGroup":"g","if":"$g/$succeeded","method":"post","url":"a"}]}',
+    ];
+    for (const b of bad) {
+      assert.throws(() => parseJsonBatch(parse(b)), (e: unknown) => e instanceof ODataError && e.status === 400 && /"if" condition/.test(e.message), b);
+    }
+    assert.throws(() => parseJsonBatch(parse('{"requests":[{"id":"1","if":5,"method":"get","url":"a"}]}')), ODataError, 'if must be a string');
+  });
   it('serialises responses, embedding JSON bodies as they are', () => {
     assert.equal(
       serializeJsonBatch([

@@ -7,6 +7,7 @@
 import { Ajv } from 'ajv';
 import { stringify } from 'lossless-json';
 import { ODataError } from '../errors/odata-error.js';
+import { conditionRefs, parseBatchCondition, type BatchCondition } from './batch-condition.js';
 
 export interface JsonBatchRequest {
   readonly id: string;
@@ -17,6 +18,11 @@ export interface JsonBatchRequest {
   readonly body: string | undefined;
   readonly atomicityGroup?: string;
   readonly dependsOn: readonly string[];
+  /**
+   * The `if` member: its text, and its parse when it is in the subset evaluated here (batch-condition.ts);
+   * `parsed` undefined: outside it, so the request is not run (424).
+   */
+  readonly condition?: { readonly text: string; readonly parsed: BatchCondition | undefined };
 }
 
 export type JsonBatchUnit =
@@ -63,7 +69,6 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
     const id = r['id'] as string;
     if (ids.has(id)) throw new ODataError('BadRequest', `Malformed JSON batch: the request id "${id.slice(0, 50)}" is used twice.`);
     ids.add(id);
-    if (r['if'] !== undefined) throw new ODataError('NotImplemented', 'The "if" member of JSON batch requests is not supported.');
     const headers = new Map<string, string>();
     for (const [k, v] of Object.entries((r['headers'] as Record<string, string> | undefined) ?? {})) headers.set(k.toLowerCase(), v);
     let body: string | undefined;
@@ -78,6 +83,17 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
         throw new ODataError('BadRequest', `Malformed JSON batch: request "${id.slice(0, 50)}" depends on "${d.slice(0, 50)}", which is not a request or atomicityGroup before it.`);
       }
     }
+    let condition: JsonBatchRequest['condition'];
+    if (typeof r['if'] === 'string') {
+      const parsed = parseBatchCondition(r['if']);
+      // Like dependsOn, a condition speaks only of requests and groups before this request.
+      for (const ref of parsed ? conditionRefs(parsed) : []) {
+        if (ref === id || (!ids.has(ref) && !seenGroups.has(ref)) || (ref === group && !ids.has(ref))) {
+          throw new ODataError('BadRequest', `Malformed JSON batch: the "if" condition of request "${id.slice(0, 50)}" refers to "${ref.slice(0, 50)}", which is not a request or atomicityGroup before it.`);
+        }
+      }
+      condition = { text: r['if'], parsed };
+    }
     if (group !== undefined) seenGroups.add(group);
     const req: JsonBatchRequest = {
       id,
@@ -87,6 +103,7 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
       body,
       ...(group !== undefined ? { atomicityGroup: group } : {}),
       dependsOn: (r['dependsOn'] as string[] | undefined) ?? [],
+      ...(condition !== undefined ? { condition } : {}),
     };
     const last = units[units.length - 1];
     if (group !== undefined && last?.kind === 'changeset' && last.group === group) {

@@ -4,13 +4,16 @@
  * executeWrite, with the outer request's user and catalog snapshot. A change set (multipart) or an
  * atomicityGroup (JSON) runs in one read-write transaction: all of it lands or none of it does, and a
  * failure answers for the whole set. Content-ID / request-id references (`$1/...`) resolve to the entity
- * created or addressed by an earlier request. Without `Prefer: odata.continue-on-error` processing stops
- * at the first failed request or change set (Protocol 8.2.8.3); with it, every unit runs.
+ * created or addressed by an earlier request. A multipart batch stops at the first failed request or
+ * change set unless `Prefer: odata.continue-on-error` (Protocol 11.7.7.3); a JSON batch runs every request
+ * its dependencies allow unless `continue-on-error=false` (JSON Format 19.4), and answers 424 for a request
+ * whose dependency failed or whose `if` condition is false or not supported (batch-condition.ts).
  */
 import type { Context } from 'koa';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent } from '../log.js';
-import { parseJsonBatch, serializeJsonBatch, type JsonBatchResponse } from '../format/batch-json.js';
+import { parseJsonBatch, serializeJsonBatch, type JsonBatchRequest, type JsonBatchResponse } from '../format/batch-json.js';
+import { evaluateCondition } from '../format/batch-condition.js';
 import { boundaryOf, parseMultipartBatch, serializeMultipartBatch, type BatchRequestPart, type PartResponse, type ResponseUnit } from '../format/batch-multipart.js';
 import type { ArrayQueryable } from '../db/pool.js';
 import { parseResourcePath } from '../odata/path.js';
@@ -125,33 +128,42 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
 
   const units = parseJsonBatch(parseJsonLossless(text));
   await admit(units);
+  // A JSON batch runs every request its dependencies allow, unless continue-on-error=false (JSON Format
+  // 19.4); a multipart batch stops at the first error unless asked to continue (Protocol 11.7.7.3).
+  const stopAtError = coe !== undefined && coe.toLowerCase() === 'false';
   const responses: JsonBatchResponse[] = [];
   const failed = new Set<string>();
-  const dependencyFailed = (deps_: readonly string[]): string | undefined => deps_.find((d) => failed.has(d));
+  const succeeded = new Set<string>();
   for (const u of units) {
     const members = u.kind === 'request' ? [u.request] : u.requests;
-    const bad = members.map((m) => dependencyFailed(m.dependsOn)).find((d) => d !== undefined);
-    if (bad !== undefined) {
+    const group = u.kind === 'changeset' ? u.group : undefined;
+    // Members of one atomicity group succeed or fail together: a condition on an earlier member holds.
+    const done = (id: string): boolean => succeeded.has(id) || (group !== undefined && members.some((m) => m.id === id));
+    const reason = members.map((m) => notRunReason(m, failed, done)).find((d) => d !== undefined);
+    if (reason !== undefined) {
       for (const m of members) {
         failed.add(m.id);
-        responses.push(jsonResponse(m.id, errorResult(new ODataError('BadRequest', `Not processed: request ${bad} it depends on failed.`, { status: 424 })), u.kind === 'changeset' ? u.group : undefined));
+        responses.push(jsonResponse(m.id, errorResult(new ODataError('BadRequest', `Not processed: ${reason}.`, { status: 424 })), group));
       }
-      if (u.kind === 'changeset') failed.add(u.group);
-      if (!continueOnError) break;
+      if (group !== undefined) failed.add(group);
+      if (stopAtError) break;
       continue;
     }
     if (u.kind === 'request') {
       const r = await runner.run(deps.db, { ...u.request, id: u.request.id }, true);
       responses.push(jsonResponse(u.request.id, r));
+      if (r.status >= 200 && r.status < 300) succeeded.add(u.request.id);
       if (r.status >= 400) {
         failed.add(u.request.id);
-        if (!continueOnError) break;
+        if (stopAtError) break;
       }
       continue;
     }
     const res = await runner.runChangeSet(u.requests.map((r) => ({ ...r, id: r.id })));
     if (res.ok) {
       res.results.forEach((r, i) => responses.push(jsonResponse(u.requests[i]!.id, r, u.group)));
+      for (const m of u.requests) succeeded.add(m.id);
+      succeeded.add(u.group);
       continue;
     }
     failed.add(u.group);
@@ -160,11 +172,27 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
       const r = m.id === res.failure.id ? res.failure : errorResult(new ODataError('BadRequest', `Rolled back: request ${res.failure.id ?? '?'} of atomicity group ${u.group} failed.`, { status: 424 }));
       responses.push(jsonResponse(m.id, r, u.group));
     }
-    if (!continueOnError) break;
+    if (stopAtError) break;
   }
   ctx.status = 200;
   ctx.type = 'application/json';
   ctx.body = serializeJsonBatch(responses);
+}
+
+/**
+ * Why a JSON batch request is not run (answered 424), or undefined when it runs: its `if` condition is
+ * false or outside what this service evaluates; without one, a request or group it depends on failed.
+ */
+function notRunReason(m: JsonBatchRequest, failed: ReadonlySet<string>, succeeded: (id: string) => boolean): string | undefined {
+  if (m.condition !== undefined) {
+    const text = JSON.stringify(m.condition.text.slice(0, 200));
+    if (m.condition.parsed === undefined) {
+      return `request ${m.id} has the "if" condition ${text}, and this service evaluates only $<id>/$succeeded, true and false combined with not, and, or and parentheses`;
+    }
+    return evaluateCondition(m.condition.parsed, succeeded) ? undefined : `the "if" condition ${text} of request ${m.id} is false`;
+  }
+  const bad = m.dependsOn.find((d) => failed.has(d));
+  return bad === undefined ? undefined : `request ${bad} it depends on failed`;
 }
 
 function part(r: InnerResult): PartResponse {
