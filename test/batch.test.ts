@@ -95,6 +95,24 @@ describe('multipart $batch', () => {
     assert.deepEqual(await items(), before_);
   });
 
+  it('If-Match: $<Content-ID> stands for the ETag of that earlier response', async () => {
+    const body = multipart('batch_1', [
+      httpPart('GET', 'item(2)', { contentId: 'read' }),
+      changeset('cs_e', [httpPart('PATCH', 'item(2)', { body: { qty: 3 }, contentId: 'upd', headers: { 'If-Match': '$read' } })]),
+      // the read's ETag is stale now: the same reference fails the precondition
+      httpPart('PATCH', 'item(2)', { body: { qty: 4 }, contentId: 'stale', headers: { 'If-Match': '$read' } }),
+    ]);
+    const r = await postBatch(body, { Prefer: 'odata.continue-on-error' });
+    const text = await r.text();
+    assert.deepEqual(statuses(text), [200, 204, 412]);
+    assert.equal((await db.query('select qty from item where id = 2'))[0]!['qty'], 3);
+    const unknown = await postBatch(multipart('batch_1', [httpPart('PATCH', 'item(2)', { body: { qty: 5 }, headers: { 'If-Match': '$nope' } })]));
+    const t2 = await unknown.text();
+    assert.deepEqual(statuses(t2), [400]);
+    assert.match(t2, /If-Match value \$nope does not name an earlier request/i);
+    assert.equal((await db.query('select qty from item where id = 2'))[0]!['qty'], 3);
+  });
+
   it('with odata.continue-on-error the following requests run', async () => {
     const body = multipart('batch_1', [httpPart('GET', 'item(999)'), httpPart('PATCH', 'item(2)', { body: { name: 'bb' } }), httpPart('GET', 'nosuch')]);
     const r = await postBatch(body, { Prefer: 'odata.continue-on-error' });

@@ -210,6 +210,8 @@ function errorResult(e: ODataError, id?: string): InnerResult {
 class BatchRunner {
   /** Content-ID / request id -> entity path below the service root */
   private readonly refs = new Map<string, string>();
+  /** Content-ID / request id -> the ETag its response carried (for `If-Match: $1`, Protocol 11.7.5) */
+  private readonly etags = new Map<string, string>();
   /**
    * Bytes the batch response may still take: the whole batch is held to the server's response cap
    * (server.maxResponseBytes), not each inner read to it. Inner collection reads are paged under what is
@@ -240,7 +242,11 @@ class BatchRunner {
       return { ok: true, results };
     } catch (e) {
       // References into a rolled-back change set must not resolve later.
-      for (const r of requests) if (r.id !== undefined) this.refs.delete(r.id);
+      for (const r of requests) {
+        if (r.id === undefined) continue;
+        this.refs.delete(r.id);
+        this.etags.delete(r.id);
+      }
       if (e instanceof ChangeSetFailed) return { ok: false, failure: e.result };
       return { ok: false, failure: this.errorOf(e, requests[requests.length - 1]?.id) };
     }
@@ -279,6 +285,8 @@ class BatchRunner {
     try {
       const res = await this.dispatch(db, r, readsAllowed);
       if (r.id !== undefined && res.entityPath !== undefined) this.refs.set(r.id, res.entityPath);
+      const etag = res.status < 300 ? Object.entries(res.headers).find(([k]) => k.toLowerCase() === 'etag')?.[1] : undefined;
+      if (r.id !== undefined && etag !== undefined) this.etags.set(r.id, etag);
       out = { ...res, ...(r.id !== undefined ? { id: r.id } : {}) };
     } catch (e) {
       out = this.errorOf(e, r.id);
@@ -287,7 +295,24 @@ class BatchRunner {
     return out;
   }
 
-  private async dispatch(db: ArrayQueryable, r: InnerRequest, readsAllowed: boolean): Promise<Outcome> {
+  /**
+   * `If-Match: $1` / `If-None-Match: $1`: the unquoted request id of an earlier request stands for the ETag
+   * of its response (Protocol 11.7.5). An id that names no earlier response with an ETag is a bad request.
+   */
+  private withEtagRefs(headers: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+    let out: Map<string, string> | undefined;
+    for (const name of ['if-match', 'if-none-match']) {
+      const ref = /^\s*\$([^\s,"]+)\s*$/.exec(headers.get(name) ?? '');
+      if (!ref) continue;
+      const etag = this.etags.get(ref[1]!);
+      if (etag === undefined) throw new ODataError('BadRequest', `The ${name} value $${ref[1]!.slice(0, 50)} does not name an earlier request of this batch whose response carried an ETag.`);
+      (out ??= new Map(headers)).set(name, etag);
+    }
+    return out ?? headers;
+  }
+
+  private async dispatch(db: ArrayQueryable, r0: InnerRequest, readsAllowed: boolean): Promise<Outcome> {
+    const r = { ...r0, headers: this.withEtagRefs(r0.headers) };
     const { rest, query } = this.resolve(r.url);
     const path = parseResourcePath(rest);
     if (path.kind === 'batch') throw new ODataError('BadRequest', 'A $batch request cannot contain another $batch.');
