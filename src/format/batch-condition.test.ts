@@ -40,7 +40,8 @@ describe('JSON batch "if" conditions', () => {
     assert.deepEqual(conditionRefs(parseBatchCondition('not ($1/$succeeded or $g1/$succeeded) and true')!), ['1', 'g1']);
   });
 
-  it('answers undefined outside the subset: body values, comparisons, bad syntax', () => {
+  it('answers undefined outside the subset: body values, comparisons, bad syntax, over 2,000 characters', () => {
+    assert.equal(holds(`${'('.repeat(300)}true${')'.repeat(300)}`), true, 'nesting within the length is fine');
     for (const text of [
       '',
       '   ',
@@ -58,6 +59,8 @@ describe('JSON batch "if" conditions', () => {
       '$1/$succeeded $2/$succeeded',
       'yes',
       '%E0%A4%A',
+      `${'('.repeat(1000)}true${')'.repeat(1000)}`,
+      `${'not '.repeat(600)}true`,
     ]) {
       assert.equal(parseBatchCondition(text), undefined, text);
     }

@@ -48,8 +48,12 @@ function tokenize(text: string): Token[] | undefined {
   return out;
 }
 
-/** The condition, or undefined when the text is outside the subset evaluated here. */
+const MAX_LENGTH = 2000;
+
+/** The condition, or undefined when the text is outside the subset evaluated here (or over 2,000 characters). */
 export function parseBatchCondition(text: string): BatchCondition | undefined {
+  // The length bounds the parser's recursion (one level per parenthesis or `not`) far below the stack's.
+  if (text.length > MAX_LENGTH) return undefined;
   let decoded = text;
   try {
     decoded = decodeURIComponent(text);
@@ -63,25 +67,18 @@ export function parseBatchCondition(text: string): BatchCondition | undefined {
     const tok = tokens[i];
     return tok !== undefined && tok.t === 'word' && tok.w === w;
   };
-  // or > and > not, as in OData's operator precedence; nesting is bounded by the text's length.
-  const parseOr = (): BatchCondition | undefined => {
-    let left = parseAnd();
-    while (left && isWord('or')) {
+  // or > and > not, as in OData's operator precedence.
+  const binary = (op: 'and' | 'or', operand: () => BatchCondition | undefined) => (): BatchCondition | undefined => {
+    let left = operand();
+    while (left && isWord(op)) {
       i++;
-      const right = parseAnd();
-      left = right && { kind: 'or', left, right };
+      const right = operand();
+      left = right && { kind: op, left, right };
     }
     return left;
   };
-  const parseAnd = (): BatchCondition | undefined => {
-    let left = parseUnary();
-    while (left && isWord('and')) {
-      i++;
-      const right = parseUnary();
-      left = right && { kind: 'and', left, right };
-    }
-    return left;
-  };
+  const parseAnd = binary('and', () => parseUnary());
+  const parseOr = binary('or', parseAnd);
   const parseUnary = (): BatchCondition | undefined => {
     const tok = tokens[i++];
     if (tok === undefined) return undefined;
