@@ -77,18 +77,19 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
       if (!headers.has('content-type') && typeof r['body'] !== 'string') headers.set('content-type', 'application/json');
     }
     const group = r['atomicityGroup'] as string | undefined;
-    // dependsOn names requests or atomicity groups that come before this request (JSON Format 19.1).
+    // dependsOn and an `if` condition name requests or atomicity groups that come before this request
+    // (JSON Format 19.1): not itself, nor its own group.
+    const before = (ref: string): boolean => ref !== id && (ids.has(ref) || seenGroups.has(ref)) && (ref !== group || ids.has(ref));
     for (const d of (r['dependsOn'] as string[] | undefined) ?? []) {
-      if (d === id || (!ids.has(d) && !seenGroups.has(d)) || (d === group && !ids.has(d))) {
+      if (!before(d)) {
         throw new ODataError('BadRequest', `Malformed JSON batch: request "${id.slice(0, 50)}" depends on "${d.slice(0, 50)}", which is not a request or atomicityGroup before it.`);
       }
     }
     let condition: JsonBatchRequest['condition'];
     if (typeof r['if'] === 'string') {
       const parsed = parseBatchCondition(r['if']);
-      // Like dependsOn, a condition speaks only of requests and groups before this request.
       for (const ref of parsed ? conditionRefs(parsed) : []) {
-        if (ref === id || (!ids.has(ref) && !seenGroups.has(ref)) || (ref === group && !ids.has(ref))) {
+        if (!before(ref)) {
           throw new ODataError('BadRequest', `Malformed JSON batch: the "if" condition of request "${id.slice(0, 50)}" refers to "${ref.slice(0, 50)}", which is not a request or atomicityGroup before it.`);
         }
       }
@@ -128,6 +129,11 @@ export interface JsonBatchResponse {
   readonly atomicityGroup?: string;
 }
 
+/** A response header by its lower-case name, whatever the case it was set with. */
+export function headerValue(headers: Readonly<Record<string, string>>, lowerName: string): string | undefined {
+  return Object.entries(headers).find(([k]) => k.toLowerCase() === lowerName)?.[1];
+}
+
 /**
  * An inner response body as OData's JSON batch format writes it: a JSON body (application/json, with
  * or without parameters) as the JSON value itself, a text/* body as a string, any other binary body as
@@ -135,7 +141,7 @@ export interface JsonBatchResponse {
  */
 function bodyJson(r: JsonBatchResponse): string | undefined {
   if (r.body === undefined || r.body.length === 0) return undefined;
-  const ct = Object.entries(r.headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  const ct = headerValue(r.headers, 'content-type') ?? '';
   const text = (): string => (typeof r.body === 'string' ? r.body : r.body!.toString('utf8'));
   if (/^application\/json(?:\s*;|\s*$)/i.test(ct)) return text();
   if (/^text\//i.test(ct) || typeof r.body === 'string') return JSON.stringify(text());

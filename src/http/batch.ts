@@ -12,7 +12,7 @@
 import type { Context } from 'koa';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent } from '../log.js';
-import { parseJsonBatch, serializeJsonBatch, type JsonBatchRequest, type JsonBatchResponse } from '../format/batch-json.js';
+import { headerValue, parseJsonBatch, serializeJsonBatch, type JsonBatchRequest, type JsonBatchResponse } from '../format/batch-json.js';
 import { evaluateCondition } from '../format/batch-condition.js';
 import { boundaryOf, parseMultipartBatch, serializeMultipartBatch, type BatchRequestPart, type PartResponse, type ResponseUnit } from '../format/batch-multipart.js';
 import type { ArrayQueryable } from '../db/pool.js';
@@ -285,7 +285,7 @@ class BatchRunner {
     try {
       const res = await this.dispatch(db, r, readsAllowed);
       if (r.id !== undefined && res.entityPath !== undefined) this.refs.set(r.id, res.entityPath);
-      const etag = res.status < 300 ? Object.entries(res.headers).find(([k]) => k.toLowerCase() === 'etag')?.[1] : undefined;
+      const etag = res.status < 300 ? headerValue(res.headers, 'etag') : undefined;
       if (r.id !== undefined && etag !== undefined) this.etags.set(r.id, etag);
       out = { ...res, ...(r.id !== undefined ? { id: r.id } : {}) };
     } catch (e) {
