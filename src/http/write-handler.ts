@@ -15,9 +15,9 @@ import type { ResourcePath } from '../odata/path.js';
 import type { RawQuery } from '../odata/query-options.js';
 import { queryOptions } from './query-cache.js';
 import { planKey } from '../plan/read.js';
-import { parseIfMatch, planDelete, planInsert, planUpdate, type WritePlan } from '../plan/write.js';
+import { conditional, parseIfMatch, planDelete, planInsert, planUpdate, type Preconditions, type WritePlan } from '../plan/write.js';
 import { existsSql, writeSql } from '../sql/write.js';
-import { validateBody } from '../validate/entity-schema.js';
+import { validateBody, writable } from '../validate/entity-schema.js';
 import type { AuthUser } from '../auth/user.js';
 import type { AppDeps } from './context.js';
 import { findSet } from './context.js';
@@ -99,21 +99,30 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
     plan = planInsert(set, validateBody(set, 'create', body, catalog.namespace));
   } else if (path.kind === 'entity' || path.kind === 'property') {
     const key = planKey(set, path.key);
-    const ifMatch = parseIfMatch(input.header('if-match'));
-    if (ifMatch === undefined && set.requireIfMatch) {
-      throw new ODataError('PreconditionRequired', `${method} on ${set.name} requires an If-Match header with the entity's ETag (or *).`);
-    }
+    const headers: Preconditions = {
+      ifMatch: parseIfMatch(input.header('if-match')),
+      ifNoneMatch: parseIfMatch(input.header('if-none-match'), 'If-None-Match'),
+    };
     if (path.kind === 'property') {
       // A property's own URL (OData 11.4.9): PUT/PATCH {"value": v} (or the raw value to /$value) and
       // DELETE (null) are updates of the entity with that one property.
       const col = propertyOf(set, path.property);
+      if (!writable(col, 'update')) {
+        const why = col.isKey ? 'part of the key' : col.computed ? 'computed by the database' : 'read-only';
+        throw new ODataError('ReadOnlyProperty', `Property ${col.name} is ${why} and cannot be written.`, { target: col.name });
+      }
+      requireCondition(set, method, headers);
       const body = { [col.name]: method === 'DELETE' ? null : propertyValue(col, path.value, input) };
-      plan = planUpdate(set, key, validateBody(set, 'update', body, catalog.namespace), false, ifMatch);
-    } else if (method === 'DELETE') plan = planDelete(set, key, ifMatch);
-    else {
+      plan = planUpdate(set, key, validateBody(set, 'update', body, catalog.namespace), false, headers);
+    } else if (method === 'DELETE') {
+      requireCondition(set, method, headers);
+      plan = planDelete(set, key, headers);
+    } else {
       const body = parseEntityBody(input.body ?? '', input.header('content-type'));
+      const conditions = { ...headers, ...bodyEtag(body, input.header('odata-version')) };
+      requireCondition(set, method, conditions);
       const mode = method === 'PUT' ? 'replace' : 'update';
-      plan = planUpdate(set, key, validateBody(set, mode, body, catalog.namespace), mode === 'replace', ifMatch);
+      plan = planUpdate(set, key, validateBody(set, mode, body, catalog.namespace), mode === 'replace', conditions);
     }
   } else {
     throw new Error(`unreachable: ${path.kind}`);
@@ -125,8 +134,12 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   if (!row) {
     if (plan.kind === 'insert') throw new Error('insert returned no row');
     const e = existsSql(set, plan.key);
-    const exists = plan.ifMatch !== undefined && plan.ifMatch !== 'any' && (await db.queryArrays(e.text, e.values)).length > 0;
-    if (exists) throw new ODataError('PreconditionFailed', `The ${set.name} entity has changed: its ETag does not match If-Match.`);
+    const exists = conditional(plan.conditions) && (await db.queryArrays(e.text, e.values)).length > 0;
+    if (exists) {
+      const c = plan.conditions;
+      const why = c.ifNoneMatch === undefined ? 'its ETag does not match If-Match' : c.ifNoneMatch === 'any' ? 'it exists and If-None-Match is *' : 'its ETag matches If-None-Match (or does not match If-Match)';
+      throw new ODataError('PreconditionFailed', `The ${set.name} entity was not changed: ${why}.`);
+    }
     throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
   }
 
@@ -165,6 +178,24 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   }
   if (ret === 'minimal') headers['Preference-Applied'] = 'return=minimal';
   return { status: 204, headers, entityPath: id };
+}
+
+/** `requireIfMatch` sets refuse updates and deletes that carry no ETag to compare (428). */
+function requireCondition(set: EntitySet, method: string, c: Preconditions): void {
+  if (set.requireIfMatch && c.ifMatch === undefined && c.bodyEtag === undefined) {
+    throw new ODataError('PreconditionRequired', `${method} on ${set.name} requires an If-Match header with the entity's ETag (or *).`);
+  }
+}
+
+/**
+ * OData 4.01 (Protocol 11.4.3): an update whose body carries `@odata.etag` is performed only when the
+ * entity's ETag matches it (`*` matches any). 4.0 requests ignore it, as they always did.
+ */
+function bodyEtag(body: Record<string, unknown>, version: string | undefined): Pick<Preconditions, 'bodyEtag'> {
+  const v = body['@odata.etag'];
+  if (typeof v !== 'string' || version === undefined || !/^\s*4\.(0[1-9]|[1-9])/.test(version)) return {};
+  const tags = parseIfMatch(v, '@odata.etag');
+  return tags === undefined || tags === 'any' ? {} : { bodyEtag: tags };
 }
 
 function propertyOf(set: EntitySet, name: string): Column {

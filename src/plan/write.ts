@@ -1,9 +1,9 @@
 /**
  * Pure: validated body values + key + preconditions -> a WritePlan (insert, update, delete) whose every
  * reference is a catalog Column. PATCH assigns only what was sent; PUT also resets every other writable
- * column to its default (or null); a key property repeated in a PATCH/PUT body must equal the URL's key
- * (Salesforce sends every field) and is then dropped; If-Match becomes a list of ETag hashes to compare
- * in the same statement as the write.
+ * column to its default (or null); key, computed and read-only properties never reach a plan (the body's
+ * validation drops them, Protocol 11.4.3); If-Match becomes a list of ETag hashes to compare in the same
+ * statement as the write.
  */
 import type { Column, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
@@ -17,6 +17,16 @@ export type Assignment =
 /** undefined: no precondition; 'any': If-Match: *; otherwise the ETag hashes any of which must match. */
 export type Precondition = undefined | 'any' | readonly string[];
 
+/**
+ * The conditions of an update or delete (Protocol 8.2.4, 8.2.5, 11.4.1.1): If-Match, If-None-Match, and
+ * (OData 4.01 requests) an `@odata.etag` in the body, which the entity's current ETag must also match.
+ */
+export interface Preconditions {
+  readonly ifMatch?: Precondition;
+  readonly ifNoneMatch?: Precondition;
+  readonly bodyEtag?: readonly string[];
+}
+
 export interface InsertPlan {
   readonly kind: 'insert';
   readonly set: EntitySet;
@@ -28,23 +38,23 @@ export interface UpdatePlan {
   readonly set: EntitySet;
   readonly key: readonly KeyValue[];
   readonly assignments: readonly Assignment[];
-  readonly ifMatch: Precondition;
+  readonly conditions: Preconditions;
 }
 
 export interface DeletePlan {
   readonly kind: 'delete';
   readonly set: EntitySet;
   readonly key: readonly KeyValue[];
-  readonly ifMatch: Precondition;
+  readonly conditions: Preconditions;
 }
 
 export type WritePlan = InsertPlan | UpdatePlan | DeletePlan;
 
 /**
- * Parses If-Match: `*`, or a comma-separated list of entity tags, weak (`W/"x"`) or strong (`"x"`).
- * Returns the hashes (the part between the quotes).
+ * Parses If-Match or If-None-Match: `*`, or a comma-separated list of entity tags, weak (`W/"x"`) or
+ * strong (`"x"`). Returns the hashes (the part between the quotes).
  */
-export function parseIfMatch(header: string | undefined): Precondition {
+export function parseIfMatch(header: string | undefined, name = 'If-Match'): Precondition {
   if (header === undefined || header.trim() === '') return undefined;
   if (header.trim() === '*') return 'any';
   const tags: string[] = [];
@@ -56,79 +66,33 @@ export function parseIfMatch(header: string | undefined): Precondition {
     end = re.lastIndex;
   }
   if (end < header.trim().length || tags.length === 0) {
-    throw new ODataError('BadRequest', 'If-Match must be * or a list of entity tags such as W/"abc".');
+    throw new ODataError('BadRequest', `${name} must be * or a list of entity tags such as W/"abc".`);
   }
   return tags;
-}
-
-/** Are a key value from the body (PostgreSQL text form) and one from the URL the same value? */
-export function sameKeyValue(col: Column, bodyValue: string | Buffer | null, urlValue: string | boolean): boolean {
-  if (bodyValue === null) return false;
-  const url = String(urlValue);
-  if (Buffer.isBuffer(bodyValue)) return bodyValue.equals(Buffer.from(url, 'base64'));
-  switch (col.edm) {
-    case 'Edm.Int16':
-    case 'Edm.Int32':
-    case 'Edm.Int64':
-      try {
-        return BigInt(bodyValue) === BigInt(url);
-      } catch {
-        return false;
-      }
-    case 'Edm.Decimal':
-    case 'Edm.Single':
-    case 'Edm.Double':
-      return Number(bodyValue) === Number(url) && Number.isFinite(Number(url));
-    case 'Edm.Guid':
-      return bodyValue.toLowerCase() === url.toLowerCase();
-    case 'Edm.DateTimeOffset':
-      return bodyValue === url || Date.parse(bodyValue) === Date.parse(url);
-    default:
-      return bodyValue === url;
-  }
-}
-
-/** Drops key properties that repeat the URL key; a different value is a 400. */
-function withoutKey(set: EntitySet, key: readonly KeyValue[], values: readonly BodyValue[]): BodyValue[] {
-  const details = [];
-  const out: BodyValue[] = [];
-  for (const v of values) {
-    const k = key.find((kv) => kv.column === v.column);
-    if (!k) {
-      out.push(v);
-      continue;
-    }
-    if (!sameKeyValue(v.column, v.value, k.value)) {
-      details.push({ code: 'ReadOnlyProperty' as const, message: `Key property ${v.column.name} differs from the key in the URL; a key cannot be changed.`, target: v.column.name });
-    }
-  }
-  if (details.length > 0) {
-    throw new ODataError('InvalidBody', `The body changes the key of the ${set.name} entity: ${details.map((d) => d.target).join(', ')}.`, {
-      ...(details.length === 1 ? { target: details[0]!.target } : {}),
-      details,
-    });
-  }
-  return out;
 }
 
 export function planInsert(set: EntitySet, values: readonly BodyValue[]): InsertPlan {
   return { kind: 'insert', set, values };
 }
 
-export function planUpdate(set: EntitySet, key: readonly KeyValue[], values: readonly BodyValue[], replace: boolean, ifMatch: Precondition): UpdatePlan {
-  const sent = withoutKey(set, key, values);
-  const assignments: Assignment[] = sent.map((v) => ({ kind: 'value', column: v.column, value: v.value }));
+/** Could these conditions be why a write matched no row of an entity that exists (412, not 404)? */
+export function conditional(c: Preconditions): boolean {
+  return (c.ifMatch !== undefined && c.ifMatch !== 'any') || c.ifNoneMatch !== undefined || c.bodyEtag !== undefined;
+}
+
+export function planUpdate(set: EntitySet, key: readonly KeyValue[], values: readonly BodyValue[], replace: boolean, conditions: Preconditions): UpdatePlan {
+  const assignments: Assignment[] = values.map((v) => ({ kind: 'value', column: v.column, value: v.value }));
   if (replace) {
-    const given = new Set(sent.map((v) => v.column));
+    const given = new Set(values.map((v) => v.column));
     for (const col of set.columns) {
       // Keys, computed and read-only columns stay; so does the version column (the database maintains it).
       if (given.has(col) || col.isKey || col.readOnly || col === set.versionColumn) continue;
       assignments.push(col.hasDefault ? { kind: 'default', column: col } : { kind: 'value', column: col, value: null });
     }
   }
-  return { kind: 'update', set, key, assignments, ifMatch };
+  return { kind: 'update', set, key, assignments, conditions };
 }
 
-export function planDelete(set: EntitySet, key: readonly KeyValue[], ifMatch: Precondition): DeletePlan {
-  return { kind: 'delete', set, key, ifMatch };
+export function planDelete(set: EntitySet, key: readonly KeyValue[], conditions: Preconditions): DeletePlan {
+  return { kind: 'delete', set, key, conditions };
 }

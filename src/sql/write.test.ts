@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeSet } from '../validate/write-fixture.js';
-import { parseIfMatch, planDelete, planInsert, planUpdate, sameKeyValue } from '../plan/write.js';
+import { conditional, parseIfMatch, planDelete, planInsert, planUpdate } from '../plan/write.js';
 import { existsSql, returningList, writeSql } from './write.js';
 import { ODataError } from '../errors/odata-error.js';
 
@@ -22,20 +22,23 @@ describe('parseIfMatch', () => {
     assert.deepEqual(parseIfMatch('"abc", W/"def"'), ['abc', 'def']);
     assert.throws(() => parseIfMatch('abc'), ODataError);
     assert.throws(() => parseIfMatch('"abc" junk'), ODataError);
+    assert.throws(() => parseIfMatch('junk', 'If-None-Match'), (e: ODataError) => /^If-None-Match must be/.test(e.message));
+  });
+  it('tells which conditions can make a write on an existing entity fail (412)', () => {
+    assert.equal(conditional({}), false);
+    assert.equal(conditional({ ifMatch: 'any' }), false);
+    assert.equal(conditional({ ifMatch: ['a'] }), true);
+    assert.equal(conditional({ ifNoneMatch: 'any' }), true);
+    assert.equal(conditional({ bodyEtag: ['a'] }), true);
   });
 });
 
 describe('planUpdate', () => {
   it('PUT resets unsent writable columns to default or null, leaves key, computed, read-only and version columns', () => {
-    const p = planUpdate(set, key, [{ column: c('name'), value: 'n' }], true, undefined);
+    const p = planUpdate(set, key, [{ column: c('name'), value: 'n' }], true, {});
     assert.deepEqual(p.assignments.map((a) => [a.column.name, a.kind === 'default' ? 'DEFAULT' : a.value]), [
       ['name', 'n'], ['qty', 'DEFAULT'], ['price', null], ['big', null], ['ratio', null], ['made', null], ['photo', null], ['span', null],
     ]);
-  });
-  it('drops a key equal to the URL key and refuses a different one', () => {
-    assert.deepEqual(planUpdate(set, key, [{ column: c('id'), value: '07' }], false, undefined).assignments, []);
-    assert.throws(() => planUpdate(set, key, [{ column: c('id'), value: '8' }], false, undefined), (e: ODataError) => e.code === 'InvalidBody' && e.target === 'id');
-    assert.ok(sameKeyValue({ ...c('id'), edm: 'Edm.Guid' }, 'ABC', 'abc'));
   });
 });
 
@@ -47,20 +50,29 @@ describe('writeSql', () => {
     assert.equal(writeSql(planInsert(set, []), false).text, `insert into public.item as t default values returning ${RET}`);
   });
   it('update with If-Match compares the ETag in the same statement', () => {
-    const q = writeSql(planUpdate(set, key, [{ column: c('name'), value: 'b' }], true, ['h1', 'h2']), false);
+    const q = writeSql(planUpdate(set, key, [{ column: c('name'), value: 'b' }], true, { ifMatch: ['h1', 'h2'] }), false);
     assert.equal(
       q.text,
       `update public.item as t set name = $1, qty = default, price = $2, big = $3, ratio = $4, made = ($5::timestamptz at time zone 'UTC'), photo = $6, span = $7 where t.id = $8::int4 and md5(t.version::text) = any($9::text[]) returning ${RET}`,
     );
     assert.deepEqual(q.values, ['b', null, null, null, null, null, null, '7', ['h1', 'h2']]);
-    const star = writeSql(planUpdate(set, key, [{ column: c('qty'), value: '1' }], false, 'any'), false);
+    const star = writeSql(planUpdate(set, key, [{ column: c('qty'), value: '1' }], false, { ifMatch: 'any' }), false);
     assert.equal(star.text, `update public.item as t set qty = $1 where t.id = $2::int4 returning ${RET}`);
   });
+  it('If-None-Match: * writes nothing; tags must all differ; a 4.01 body ETag is compared as well as If-Match', () => {
+    assert.equal(writeSql(planDelete(set, key, { ifNoneMatch: 'any' }), false).text, `delete from public.item as t where t.id = $1::int4 and false returning ${RET}`);
+    const q = writeSql(planUpdate(set, key, [{ column: c('qty'), value: '1' }], false, { ifMatch: ['a'], bodyEtag: ['b'], ifNoneMatch: ['c'] }), false);
+    assert.equal(
+      q.text,
+      `update public.item as t set qty = $1 where t.id = $2::int4 and md5(t.version::text) = any($3::text[]) and md5(t.version::text) = any($4::text[]) and md5(t.version::text) <> all($5::text[]) returning ${RET}`,
+    );
+    assert.deepEqual(q.values, ['1', '7', ['a'], ['b'], ['c']]);
+  });
   it('an empty PATCH locks and returns the row', () => {
-    assert.equal(writeSql(planUpdate(set, key, [], false, undefined), false).text, `select ${RET} from public.item t where t.id = $1::int4 for update`);
+    assert.equal(writeSql(planUpdate(set, key, [], false, {}), false).text, `select ${RET} from public.item t where t.id = $1::int4 for update`);
   });
   it('delete and exists', () => {
-    assert.equal(writeSql(planDelete(set, key, ['h']), false).text, `delete from public.item as t where t.id = $1::int4 and md5(t.version::text) = any($2::text[]) returning ${RET}`);
+    assert.equal(writeSql(planDelete(set, key, { ifMatch: ['h'] }), false).text, `delete from public.item as t where t.id = $1::int4 and md5(t.version::text) = any($2::text[]) returning ${RET}`);
     assert.equal(existsSql(set, key).text, 'select 1 from public.item t where t.id = $1::int4');
   });
   it('returns the entity JSON, the ETag and the key as text', () => {

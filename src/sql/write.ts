@@ -10,7 +10,7 @@ import format from 'pg-format';
 import type { Column, EntitySet } from '../catalog/types.js';
 import { assertNever } from '../errors/odata-error.js';
 import type { KeyValue } from '../plan/read.js';
-import type { Precondition, WritePlan } from '../plan/write.js';
+import type { Preconditions, WritePlan } from '../plan/write.js';
 import { colRef, jsonObject, keyParamSql } from './json.js';
 import { ALIAS, etagSql, type SqlQuery } from './read.js';
 
@@ -34,10 +34,23 @@ function keyWhere(key: readonly KeyValue[], params: unknown[]): string[] {
   });
 }
 
-function preconditionWhere(set: EntitySet, ifMatch: Precondition, params: unknown[]): string[] {
-  if (ifMatch === undefined || ifMatch === 'any') return [];
-  params.push([...ifMatch]);
-  return [`${etagSql(set)} = any($${params.length}::text[])`];
+/**
+ * If-Match (and a 4.01 body's @odata.etag): the ETag is one of the tags; If-None-Match: it is none of
+ * them, and `*` matches every existing entity, so nothing is written (then 412, or 404 when none exists).
+ */
+function preconditionWhere(set: EntitySet, c: Preconditions, params: unknown[]): string[] {
+  const out: string[] = [];
+  for (const tags of [c.ifMatch, c.bodyEtag]) {
+    if (tags === undefined || tags === 'any') continue;
+    params.push([...tags]);
+    out.push(`${etagSql(set)} = any($${params.length}::text[])`);
+  }
+  if (c.ifNoneMatch === 'any') out.push('false');
+  else if (c.ifNoneMatch !== undefined) {
+    params.push([...c.ifNoneMatch]);
+    out.push(`${etagSql(set)} <> all($${params.length}::text[])`);
+  }
+  return out;
 }
 
 export function writeSql(plan: WritePlan, ieee754: boolean): SqlQuery {
@@ -59,7 +72,7 @@ export function writeSql(plan: WritePlan, ieee754: boolean): SqlQuery {
         params.push(a.value);
         return `${format('%I', a.column.dbName)} = ${valueParam(params.length, a.column)}`;
       });
-      const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.ifMatch, params)].join(' and ');
+      const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.conditions, params)].join(' and ');
       if (sets.length === 0) {
         // Nothing to change (PATCH {}): lock and return the row as it is, under the same precondition.
         return { text: `select ${returning} from ${format('%I.%I %I', plan.set.schema, plan.set.table, ALIAS)} where ${where} for update`, values: params };
@@ -67,7 +80,7 @@ export function writeSql(plan: WritePlan, ieee754: boolean): SqlQuery {
       return { text: `update ${target(plan.set)} set ${sets.join(', ')} where ${where} returning ${returning}`, values: params };
     }
     case 'delete': {
-      const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.ifMatch, params)].join(' and ');
+      const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.conditions, params)].join(' and ');
       return { text: `delete from ${target(plan.set)} where ${where} returning ${returning}`, values: params };
     }
     default:

@@ -32,10 +32,12 @@ describe('entitySchema', () => {
     assert.deepEqual(valueSchema(c('ratio')), { type: ['number', 'string', 'null'], pattern: '^(-?INF|NaN)$' });
     assert.deepEqual(valueSchema(c('made')), { type: ['string', 'null'], format: 'edm-datetimeoffset' });
   });
-  it('marks read-only properties false, requires NOT NULL columns without default, allows annotations', () => {
+  it('accepts anything for read-only properties (ignored), requires NOT NULL columns without default, allows annotations', () => {
     const s = entitySchema(set, 'create', 'NS') as { properties: Record<string, unknown>; required: string[]; patternProperties: unknown; additionalProperties: boolean };
-    assert.equal(s.properties['total'], false);
-    assert.equal(s.properties['note'], false);
+    assert.equal(s.properties['total'], true);
+    assert.equal(s.properties['note'], true);
+    assert.notEqual(s.properties['id'], true);
+    assert.equal((entitySchema(set, 'update', 'NS') as { properties: Record<string, unknown> }).properties['id'], true);
     assert.deepEqual(s.required, ['name']);
     assert.deepEqual(s.properties['@odata.type'], { type: 'string', enum: ['#NS.item', 'NS.item'] });
     assert.deepEqual(s.patternProperties, { '@': true });
@@ -50,8 +52,8 @@ describe('validateBody', () => {
     assert.deepEqual(
       details('create', '{"name":null,"qty":"1","price":1.234,"big":9223372036854775808,"ratio":"x","made":"2024-01-01","photo":"!","span":"P1Y","total":1,"note":"n","zzz":1}').sort(),
       [
-        ['big', 'InvalidBody'], ['made', 'InvalidBody'], ['name', 'InvalidBody'], ['note', 'ReadOnlyProperty'], ['photo', 'InvalidBody'], ['price', 'InvalidBody'],
-        ['qty', 'InvalidBody'], ['ratio', 'InvalidBody'], ['span', 'InvalidBody'], ['total', 'ReadOnlyProperty'], ['zzz', 'UnknownProperty'],
+        ['big', 'InvalidBody'], ['made', 'InvalidBody'], ['name', 'InvalidBody'], ['photo', 'InvalidBody'], ['price', 'InvalidBody'],
+        ['qty', 'InvalidBody'], ['ratio', 'InvalidBody'], ['span', 'InvalidBody'], ['zzz', 'UnknownProperty'],
       ],
     );
     assert.deepEqual(details('create', '{"qty":1}'), [['name', 'InvalidBody']]);
@@ -69,8 +71,10 @@ describe('validateBody', () => {
       [['name', 'a'], ['qty', '5'], ['price', '1234567890123456.78'], ['big', '-9223372036854775808'], ['ratio', '-Infinity'], ['made', null], ['photo', Buffer.from([0, 255, 254])], ['span', 'P-1D']],
     );
   });
-  it('accepts the key in PATCH and PUT bodies (compared with the URL by the planner) but not computed ones', () => {
-    assert.equal(validateBody(set, 'update', body('{"id":1}'), 'NS').length, 1);
-    assert.deepEqual(details('update', '{"id":"1"}'), [['id', 'InvalidBody']]);
+  it('ignores keys in PATCH and PUT bodies and computed or read-only properties in every mode (Protocol 11.4.2, 11.4.3)', () => {
+    assert.deepEqual(validateBody(set, 'update', body('{"id":1}'), 'NS'), []);
+    assert.deepEqual(validateBody(set, 'replace', body('{"id":"not even a number","name":"n"}'), 'NS').map((v) => v.column.name), ['name']);
+    assert.deepEqual(validateBody(set, 'create', body('{"id":5,"name":"n","total":1,"note":"x"}'), 'NS').map((v) => v.column.name), ['id', 'name']);
+    assert.deepEqual(details('create', '{"id":"1","name":"n"}'), [['id', 'InvalidBody']]);
   });
 });

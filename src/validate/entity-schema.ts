@@ -72,9 +72,13 @@ export function valueSchema(col: Column): Record<string, unknown> {
   }
 }
 
-/** May a client send this property in this mode? Keys in PATCH/PUT are checked against the URL later. */
+/**
+ * Is a value sent for this property written in this mode? Not for computed or read-only columns, nor for
+ * keys in PATCH/PUT (the URL names the entity): Protocol 11.4.2 and 11.4.3 say such values MUST be
+ * ignored, so they are accepted whatever they are and dropped (Salesforce's edits send every field).
+ */
 export function writable(col: Column, mode: WriteMode): boolean {
-  if (col.isKey && mode !== 'create') return true;
+  if (col.isKey && mode !== 'create') return false;
   return !col.readOnly;
 }
 
@@ -87,7 +91,7 @@ export function isRequired(col: Column, mode: WriteMode): boolean {
 
 export function entitySchema(set: EntitySet, mode: WriteMode, namespace: string): Record<string, unknown> {
   const properties: Record<string, Schema> = {};
-  for (const col of set.columns) properties[col.name] = writable(col, mode) ? valueSchema(col) : false;
+  for (const col of set.columns) properties[col.name] = writable(col, mode) ? valueSchema(col) : true;
   const qualified = `${namespace}.${set.typeName}`;
   properties['@odata.type'] = { type: 'string', enum: [`#${qualified}`, qualified] };
   return {
@@ -168,11 +172,6 @@ function toDetails(set: EntitySet, errors: readonly ErrorObject[], view: Record<
     }
     const col = set.columnsByName.get(target);
     if (!col) continue;
-    if (e.keyword === 'false schema') {
-      const why = col.computed ? 'computed by the database' : 'read-only';
-      add(target, { code: 'ReadOnlyProperty', message: `Property ${col.name} is ${why} and cannot be written.`, target });
-      continue;
-    }
     add(target, { code: 'InvalidBody', message: propertyMessage(col, e, view[target]), target });
   }
   return [...byTarget.values()];
@@ -210,7 +209,8 @@ function paramValue(col: Column, v: unknown): string | Buffer | null {
 
 /**
  * Validates a parsed body (an object from lossless-json) for the set and mode. Returns the values of the
- * sent properties in column order; throws one 400 listing every offending property.
+ * sent properties that are written (see `writable`) in column order; throws one 400 listing every
+ * offending property.
  */
 export function validateBody(set: EntitySet, mode: WriteMode, body: Record<string, unknown>, namespace: string): BodyValue[] {
   const view = validationView(set, body);
@@ -225,7 +225,7 @@ export function validateBody(set: EntitySet, mode: WriteMode, body: Record<strin
   }
   const out: BodyValue[] = [];
   for (const col of set.columns) {
-    if (Object.prototype.hasOwnProperty.call(body, col.name)) out.push({ column: col, value: paramValue(col, body[col.name]) });
+    if (writable(col, mode) && Object.prototype.hasOwnProperty.call(body, col.name)) out.push({ column: col, value: paramValue(col, body[col.name]) });
   }
   return out;
 }
