@@ -166,6 +166,29 @@ describe('multipart $batch', () => {
     const r = await postBatch(`--batch_1${CRLF}${httpPart('GET', 'item(1)')}${CRLF}`); // no closing delimiter
     assert.equal(r.status, 400);
   });
+
+  it('a GET inside a change set, or a Content-ID used twice, is a malformed batch: 400 and nothing runs', async () => {
+    const before_ = await items();
+    const withGet = multipart('batch_1', [
+      httpPart('POST', 'item', { body: { name: 'runs-first?' } }),
+      changeset('cs_1', [httpPart('GET', 'item(1)', { contentId: '1' }), httpPart('POST', 'item', { body: { name: 'x' }, contentId: '2' })]),
+    ]);
+    const twice = multipart('batch_1', [
+      changeset('cs_1', [
+        httpPart('POST', 'item', { body: { name: 'dup-a' }, contentId: '1' }),
+        httpPart('POST', 'item', { body: { name: 'dup-b' }, contentId: '1' }),
+        httpPart('PATCH', '$1', { body: { qty: 9 }, contentId: '3' }),
+      ]),
+    ]);
+    for (const [body, why] of [[withGet, /change set may contain only POST, PATCH, PUT and DELETE requests, not GET/], [twice, /Content-ID 1 is used twice/]] as const) {
+      const r = await postBatch(body);
+      assert.equal(r.status, 400);
+      const err = ((await r.json()) as { error: { code: string; message: string } }).error;
+      assert.equal(err.code, 'BadRequest');
+      assert.match(err.message, why);
+    }
+    assert.deepEqual(await items(), before_);
+  });
 });
 
 describe('JSON $batch', () => {
@@ -280,5 +303,16 @@ describe('JSON $batch', () => {
     assert.equal((await srv.request('POST', '$batch', { body: { requests: [{ id: '1', url: 'item' }] } })).status, 400);
     const many = Array.from({ length: 6 }, (_, i) => ({ id: String(i), method: 'get', url: 'item' }));
     assert.equal((await srv.request('POST', '$batch', { body: { requests: many } })).status, 400);
+    // an atomicityGroup may not share its name with a request id (JSON Format 19.1), either way round
+    const before_ = await items();
+    for (const requests of [
+      [{ id: 'g', atomicityGroup: 'g', method: 'post', url: 'item', body: { name: 'same-name' } }],
+      [{ id: '1', atomicityGroup: 'g', method: 'post', url: 'item', body: { name: 'x' } }, { id: 'g', method: 'post', url: 'item', body: { name: 'y' } }],
+    ]) {
+      const r = await srv.request('POST', '$batch', { body: { requests } });
+      assert.equal(r.status, 400);
+      assert.match(((await r.json()) as { error: { message: string } }).error.message, /"g" is both a request id and an atomicityGroup/);
+    }
+    assert.deepEqual(await items(), before_);
   });
 });

@@ -37,6 +37,8 @@ insert into locked values (1, 'x');
 create table ro (id int primary key, v text);
 insert into ro values (1, 'x');
 create view item_view as select id, name from item;
+create table blob (id int primary key, data bytea);
+insert into blob values (1, '\\x00ff'::bytea);
 `;
 
 let db: TestDb;
@@ -56,6 +58,7 @@ before(async () => {
       { name: 'public.locked', requireIfMatch: true },
       { name: 'public.ro', readOnly: true },
       'public.item_view',
+      'public.blob',
     ],
   });
   authSrv = await startTestServer(db.url, {
@@ -191,6 +194,25 @@ describe('media type, size and shape of the body', () => {
     const r4 = await fetch(`${srv.root}plain`, { method: 'POST', body: new TextEncoder().encode('{"id":5,"label":"five"}') });
     assert.equal(r4.status, 201);
     assert.equal(await count('plain'), n + 1);
+  });
+
+  it('400 for bytes that are not UTF-8, 415 for a charset other than UTF-8; nothing written (RFC 8259 8.1)', async () => {
+    const n = await count('plain');
+    const bad = Buffer.concat([Buffer.from('{"id":6,"label":"bad'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const r1 = await fetch(`${srv.root}plain`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: bad });
+    assert.equal(r1.status, 400);
+    assert.deepEqual(((await json(r1))['error'] as { code: string; message: string }), { code: 'InvalidBody', message: 'The request body is not valid UTF-8.' });
+    const latin1 = Buffer.from('{"id":6,"label":"caf\u00e9"}', 'latin1');
+    const r2 = await fetch(`${srv.root}plain`, { method: 'POST', headers: { 'Content-Type': 'application/json; charset=iso-8859-1' }, body: latin1 });
+    assert.equal(r2.status, 415);
+    assert.match(((await json(r2))['error'] as { message: string }).message, /must be UTF-8, not charset iso-8859-1/);
+    const r3 = await fetch(`${srv.root}plain(1)`, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: bad });
+    assert.equal(r3.status, 400);
+    assert.equal(await count('plain'), n);
+    assert.equal(await row('select 1 from plain where id = 6'), undefined);
+    const ok = await fetch(`${srv.root}plain`, { method: 'POST', headers: { 'Content-Type': 'application/json; charset=UTF-8' }, body: '{"id":6,"label":"caf\u00e9"}' });
+    assert.equal(ok.status, 201);
+    assert.equal((await row('select label from plain where id = 6'))!['label'], 'caf\u00e9');
   });
 
   it('413 for a body over server.maxBodyBytes, nothing written', async () => {
@@ -439,6 +461,18 @@ describe('writing one property (OData 11.4.9)', () => {
     const body = (await s.json()) as Record<string, unknown>;
     assert.equal(body['value'], 'raw text');
     assert.match(String(body['@odata.context']), /\$metadata#plain\(50\)\/label$/);
+  });
+
+  it('the raw value of a binary property is its bytes, as GET /$value returns them (Protocol 11.4.9.2)', async () => {
+    const bytes = Buffer.from([0x01, 0x02, 0xff, 0x00, 0x61]);
+    const r = await fetch(`${srv.root}blob(1)/data/$value`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes });
+    assert.equal(r.status, 204, await r.text());
+    assert.equal((await db.query("select encode(data, 'hex') as h from blob where id = 1"))[0]!['h'], '0102ff0061');
+    const g = await fetch(`${srv.root}blob(1)/data/$value`);
+    assert.deepEqual(Buffer.from(await g.arrayBuffer()), bytes);
+    const text = await fetch(`${srv.root}blob(1)/data/$value`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: 'abcd' });
+    assert.equal(text.status, 204);
+    assert.equal((await db.query("select encode(data, 'hex') as h from blob where id = 1"))[0]!['h'], '61626364', 'the bytes of "abcd", not its base64 decoding');
   });
 
   it('DELETE sets it to null; a NOT NULL property refuses with 400 and nothing changes', async () => {

@@ -68,6 +68,12 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
   for (const r of raw) {
     const id = r['id'] as string;
     if (ids.has(id)) throw new ODataError('BadRequest', `Malformed JSON batch: the request id "${id.slice(0, 50)}" is used twice.`);
+    const group = r['atomicityGroup'] as string | undefined;
+    // JSON Format 19.1: an atomicityGroup's name is not also a request id (either way round).
+    if (seenGroups.has(id) || group === id || (group !== undefined && ids.has(group))) {
+      const name = seenGroups.has(id) ? id : group!;
+      throw new ODataError('BadRequest', `Malformed JSON batch: "${name.slice(0, 50)}" is both a request id and an atomicityGroup.`);
+    }
     ids.add(id);
     const headers = new Map<string, string>();
     for (const [k, v] of Object.entries((r['headers'] as Record<string, string> | undefined) ?? {})) headers.set(k.toLowerCase(), v);
@@ -76,10 +82,9 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
       body = typeof r['body'] === 'string' ? r['body'] : (stringify(r['body']) ?? undefined);
       if (!headers.has('content-type') && typeof r['body'] !== 'string') headers.set('content-type', 'application/json');
     }
-    const group = r['atomicityGroup'] as string | undefined;
     // dependsOn and an `if` condition name requests or atomicity groups that come before this request
     // (JSON Format 19.1): not itself, nor its own group.
-    const before = (ref: string): boolean => ref !== id && (ids.has(ref) || seenGroups.has(ref)) && (ref !== group || ids.has(ref));
+    const before = (ref: string): boolean => ref !== id && ref !== group && (ids.has(ref) || seenGroups.has(ref));
     for (const d of (r['dependsOn'] as string[] | undefined) ?? []) {
       if (!before(d)) {
         throw new ODataError('BadRequest', `Malformed JSON batch: request "${id.slice(0, 50)}" depends on "${d.slice(0, 50)}", which is not a request or atomicityGroup before it.`);
@@ -114,7 +119,6 @@ export function parseJsonBatch(doc: unknown): JsonBatchUnit[] {
     if (last?.kind === 'changeset') closedGroups.add(last.group);
     if (group !== undefined) {
       if (closedGroups.has(group)) throw new ODataError('BadRequest', `Malformed JSON batch: the requests of atomicityGroup "${group.slice(0, 50)}" are not adjacent.`);
-      if (ids.has(group) && group !== id) throw new ODataError('BadRequest', `Malformed JSON batch: "${group.slice(0, 50)}" is both a request id and an atomicityGroup.`);
       units.push({ kind: 'changeset', group, requests: [req] });
     } else units.push({ kind: 'request', request: req });
   }

@@ -98,9 +98,21 @@ export function parseMultipartBatch(body: string, boundary: string): BatchUnit[]
       if (!inner) throw bad('a change set has no boundary.');
       const { body: csBody } = splitHeaders(partText);
       const requests = splitParts(csBody, inner).map(parseRequestPart);
+      // Protocol 11.7.7.1: a change set holds data modifications only; a malformed batch runs nothing.
+      const read = requests.find((r) => r.method === 'GET' || r.method === 'HEAD');
+      if (read) throw bad(`a change set may contain only POST, PATCH, PUT and DELETE requests, not ${read.method}.`);
       units.push({ kind: 'changeset', requests });
     } else {
       units.push({ kind: 'request', request: parseRequestPart(partText) });
+    }
+  }
+  // Content-IDs name requests for later references: unique within the batch (Protocol 11.7.7.1).
+  const ids = new Set<string>();
+  for (const u of units) {
+    for (const r of u.kind === 'changeset' ? u.requests : [u.request]) {
+      if (r.contentId === undefined) continue;
+      if (ids.has(r.contentId)) throw bad(`Content-ID ${r.contentId.slice(0, 40)} is used twice.`);
+      ids.add(r.contentId);
     }
   }
   return units;

@@ -19,7 +19,7 @@ import type { ArrayQueryable } from '../db/pool.js';
 import { parseResourcePath } from '../odata/path.js';
 import { parseQuery } from './query-cache.js';
 import type { AppDeps } from './context.js';
-import { mediaType, parseJsonLossless, readBody } from './body.js';
+import { mediaType, parseJsonLossless, readBody, utf8Text } from './body.js';
 import { parsePrefer } from './negotiate.js';
 import { handleRead } from './read-handler.js';
 import { chargeMore } from './ratelimit-middleware.js';
@@ -81,7 +81,7 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
   if (mt !== 'multipart/mixed' && mt !== 'application/json') {
     throw new ODataError('UnsupportedMediaType', '$batch takes multipart/mixed (with a boundary) or application/json.');
   }
-  const text = (await readBody(ctx, deps.config.server.maxBodyBytes)).toString('utf8');
+  const text = utf8Text(await readBody(ctx, deps.config.server.maxBodyBytes));
   const prefer = parsePrefer(ctx.get('Prefer'));
   const coe = prefer.get('odata.continue-on-error') ?? prefer.get('continue-on-error');
   const continueOnError = coe !== undefined && coe.toLowerCase() !== 'false';

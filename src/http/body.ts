@@ -52,11 +52,31 @@ export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** 415 unless the Content-Type is absent or application/json (any parameters). */
+/** 415 unless the Content-Type is absent or application/json (any parameters but a charset other than UTF-8). */
 export function requireJsonMediaType(contentType: string | undefined): void {
   const t = mediaType(contentType);
   if (t !== '' && t !== 'application/json') {
     throw new ODataError('UnsupportedMediaType', `The request body must be application/json, not ${t.slice(0, 100)}.`);
+  }
+  requireUtf8Charset(contentType);
+}
+
+/** JSON is UTF-8 (RFC 8259 8.1): a body declared in another charset is a 415, not silently misread. */
+export function requireUtf8Charset(contentType: string | undefined): void {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '');
+  if (m && !/^utf-?8$/i.test(m[1]!)) {
+    throw new ODataError('UnsupportedMediaType', `The request body must be UTF-8, not charset ${m[1]!.slice(0, 40)}.`);
+  }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** The body as text; bytes that are not UTF-8 are a 400 (they were stored as U+FFFD before). */
+export function utf8Text(body: Buffer): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new ODataError('InvalidBody', 'The request body is not valid UTF-8.');
   }
 }
 

@@ -21,7 +21,7 @@ import { validateBody, writable } from '../validate/entity-schema.js';
 import type { AuthUser } from '../auth/user.js';
 import type { AppDeps } from './context.js';
 import { findSet } from './context.js';
-import { parseEntityBody, parseJsonLossless, readBody } from './body.js';
+import { parseEntityBody, parseJsonLossless, readBody, requireUtf8Charset, utf8Text } from './body.js';
 import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
 import { handleBatch } from './batch.js';
 
@@ -229,8 +229,15 @@ export async function handleWrite(ctx: Context, deps: AppDeps, req: WriteRequest
     return handleBatch(ctx, deps, req, executeWrite);
   }
   // Refuse what cannot succeed before reading (possibly large) bodies.
-  writableSet(req);
-  const body = req.method === 'DELETE' ? undefined : (await readBody(ctx, deps.config.server.maxBodyBytes)).toString('utf8');
+  const set = writableSet(req);
+  let body: string | undefined;
+  if (req.method !== 'DELETE') {
+    const bytes = await readBody(ctx, deps.config.server.maxBodyBytes);
+    // The raw value of a binary property is its bytes (Protocol 11.4.9.2); it travels on as base64.
+    const binary = req.path.kind === 'property' && req.path.value && set.columnsByName.get(req.path.property)?.edm === 'Edm.Binary';
+    if (!binary) requireUtf8Charset(ctx.get('Content-Type'));
+    body = binary ? bytes.toString('base64') : utf8Text(bytes);
+  }
   const outcome = await executeWrite(deps.db, { ...req, body, header: (n) => ctx.get(n) || undefined });
   applyOutcome(ctx, outcome);
 }
