@@ -38,6 +38,8 @@ create table ro (id int primary key, v text);
 insert into ro values (1, 'x');
 create view item_view as select id, name from item;
 create table blob (id int primary key, data bytea);
+create function no_secret() returns trigger language plpgsql as $$ begin if new.label = 'secret' then raise exception 'labels may not be secret'; end if; return new; end $$;
+create trigger plain_rule before insert or update on plain for each row execute function no_secret();
 insert into blob values (1, '\\x00ff'::bytea);
 `;
 
@@ -170,6 +172,16 @@ describe('POST creates', () => {
     assert.equal(r.status, 400);
     assert.match(((await json(r))['error'] as { message: string }).message, /qty_nonnegative/);
     assert.equal(await row("select 1 from item where name = 'neg'"), undefined);
+  });
+
+  it("400 when a trigger raises an exception (the database's business rule), with its message; nothing written", async () => {
+    for (const [m, url] of [['POST', 'plain'], ['PATCH', 'plain(2)']] as const) {
+      const r = await srv.request(m, url, { body: m === 'POST' ? { id: 80, label: 'secret' } : { label: 'secret' } });
+      assert.equal(r.status, 400, m);
+      assert.deepEqual((await json(r))['error'], { code: 'ConstraintViolation', message: 'The database refused the change: labels may not be secret' });
+    }
+    assert.equal(await row('select 1 from plain where id = 80'), undefined);
+    assert.equal((await row('select label from plain where id = 2'))!['label'], 'two');
   });
 
   it('timestamp without time zone takes DateTimeOffset values converted to UTC', async () => {

@@ -63,6 +63,10 @@ export function toODataError(e: unknown): unknown {
       return new ODataError('Conflict', 'The request conflicted with a concurrent change; retry it.');
     case '25006':
       return new ODataError('MethodNotAllowed', 'This entity set is read-only.');
+    case 'P0001':
+      // RAISE EXCEPTION in a trigger or rule: the database's own business rule refused the request. Its
+      // message is the admin's text, written for the people who hit the rule.
+      return new ODataError('ConstraintViolation', `The database refused the change: ${(e.message ?? '').slice(0, 500)}`);
     default:
       break;
   }
