@@ -292,14 +292,15 @@ describe('PATCH, PUT and DELETE', () => {
     assert.equal((await row('select n from plain where id = 1'))!['n'], 11);
   });
 
-  it('DELETE removes: 204; 200 with the deleted entity under return=representation', async () => {
+  it('DELETE removes: 204 with no body, also under return=representation (Protocol 8.2.8.7: no effect on DELETE)', async () => {
     await db.query("insert into plain values (40, 'forty', 40), (41, 'forty-one', 41)");
     const r = await srv.request('DELETE', 'plain(40)');
     assert.equal(r.status, 204);
     assert.equal(await row('select 1 from plain where id = 40'), undefined);
     const r2 = await srv.request('DELETE', 'plain(41)', { headers: { Prefer: 'return=representation' } });
-    assert.equal(r2.status, 200);
-    assert.equal((await json(r2))['label'], 'forty-one');
+    assert.equal(r2.status, 204);
+    assert.equal(await r2.text(), '');
+    assert.equal(r2.headers.get('preference-applied'), null);
     assert.equal(await row('select 1 from plain where id = 41'), undefined);
   });
 

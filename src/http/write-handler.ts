@@ -171,6 +171,8 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
     const value = (parseJsonLossless(row[0] as string) as Record<string, unknown>)[path.property] ?? null;
     return { status: 200, headers, body: propertyJson(contextUrl(urls, `${id}/${path.property}`), f.metadata, stringify(value) ?? 'null'), entityPath: id };
   }
+  // A return preference on DELETE "does not have any effect" (Protocol 8.2.8.7): always 204, no body.
+  if (plan.kind === 'delete') return { status: 204, headers, entityPath: id };
   if (ret === 'representation') {
     headers['Preference-Applied'] = 'return=representation';
     headers['Content-Type'] = jsonContentType(f);
