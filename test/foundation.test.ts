@@ -246,11 +246,30 @@ describe('reading', () => {
     assert.equal(full['@odata.type'], '#PG.composite');
     const view = await json(await srv.get('items_view(1)'));
     assert.equal(view['label'], 'héllo "wörld" \'quoted\'');
+    // a read-only set's entities carry a read link, not an edit link (JSON Format 4.5.8, 4.5.9)
+    const viewFull = await json(await srv.get('items_view(1)?$format=application/json;odata.metadata=full'));
+    assert.equal(viewFull['@odata.readLink'], 'items_view(1)');
+    assert.equal(viewFull['@odata.editLink'], undefined);
+  });
+
+  it('a projection without the key carries @odata.id in minimal metadata (JSON Format 4.5.8), not with none', async () => {
+    const one = await json(await srv.get("composite(region='eu',code=1)?$select=label"));
+    assert.equal(one['@odata.id'], `${srv.root}composite(region='eu',code=1)`);
+    assert.equal(one['label'], 'one');
+    const page = (await json(await srv.get("composite?$select=label&$orderby=code&$filter=region eq 'eu'")))['value'] as Record<string, unknown>[];
+    assert.deepEqual(page.map((e) => e['@odata.id']), page.map((_, i) => `${srv.root}composite(region='eu',code=${i + 1})`));
+    assert.ok(page.length >= 2);
+    const withKey = (await json(await srv.get('composite?$select=label,region,code&$top=1')))['value'] as Record<string, unknown>[];
+    assert.equal(withKey[0]!['@odata.id'], undefined, 'every key property is there: no id needed');
+    const none = (await json(await srv.get('composite?$select=label&$top=1&$format=application/json;odata.metadata=none')))['value'] as Record<string, unknown>[];
+    assert.deepEqual(Object.keys(none[0]!), ['label']);
   });
 
   it('reads a property and its raw $value', async () => {
     const p = await json(await srv.get('many(4)/label'));
     assert.deepEqual(p, { '@odata.context': `${srv.root}$metadata#many(4)/label`, value: 'row 4' });
+    const cp = await json(await srv.get("composite(region='o''x',code=3)/label"));
+    assert.equal(cp['@odata.context'], `${srv.root}$metadata#composite(region='o''x',code=3)/label`);
     const v = await srv.get('many(4)/label/$value');
     assert.equal(v.status, 200);
     assert.match(v.headers.get('content-type') ?? '', /text\/plain/);

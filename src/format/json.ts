@@ -1,7 +1,7 @@
 /**
  * Pure: assembles OData JSON responses (JSON Format 4.01) from the entity JSON text PostgreSQL built.
  * Control information comes first (@odata.context, then count, then the value); `full` metadata adds
- * @odata.id, @odata.editLink and @odata.type to each entity; `none` drops context and per-entity control
+ * @odata.id, @odata.editLink (readLink for read-only sets) and @odata.type to each entity; `none` drops context and per-entity control
  * information but keeps @odata.count and @odata.nextLink.
  */
 import type { Column, EntitySet } from '../catalog/types.js';
@@ -58,16 +58,19 @@ export function entityControl(
   urls: Urls,
   keyTexts: readonly string[] | undefined,
   etag: string | undefined,
+  /** minimal metadata: the entity's key properties are not all in it (JSON Format 4.5.8) */
+  idInMinimal = false,
 ): string {
   if (fmt.metadata === 'none') return '';
   const parts: string[] = [];
   if (fmt.metadata === 'full') {
     parts.push(`"@odata.type":${JSON.stringify(`#${namespace}.${set.typeName}`)}`);
     if (keyTexts) {
+      // read-only entities have a read link, updatable ones an edit link (JSON Format 4.5.8, 4.5.9)
       const id = entityId(set, keyTexts);
-      parts.push(`"@odata.id":${JSON.stringify(urls.root + id)}`, `"@odata.editLink":${JSON.stringify(id)}`);
+      parts.push(`"@odata.id":${JSON.stringify(urls.root + id)}`, `"@odata.${set.readOnly ? 'readLink' : 'editLink'}":${JSON.stringify(id)}`);
     }
-  }
+  } else if (idInMinimal && keyTexts) parts.push(`"@odata.id":${JSON.stringify(urls.root + entityId(set, keyTexts))}`);
   if (etag !== undefined) parts.push(`"@odata.etag":${JSON.stringify(etagValue(etag))}`);
   return parts.join(',');
 }

@@ -7,11 +7,11 @@ import { parse as parseLossless } from 'lossless-json';
 import type { Catalog, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
-import { collectionBody, contextUrl, entityControl, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
+import { collectionBody, contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import type { QueryOptions, RawQuery } from '../odata/query-options.js';
 import { queryOptions } from './query-cache.js';
-import { type PagingInput, planCollectionShape, planCount, planSelection, queryShape, resumeAfter } from '../plan/collection.js';
+import { type PagingInput, planCollectionShape, planCount, planSelection, queryShape, selectOmitsKey, resumeAfter } from '../plan/collection.js';
 import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from '../plan/read.js';
 import { encodeSkipToken } from '../plan/skiptoken.js';
 import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
@@ -99,7 +99,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
         contextUrl(urls, `${selectFragment(set, select, explicit)}/$entity`),
         f.metadata,
         row[0] as string,
-        entityControl(set, catalog.namespace, f, urls, keyTexts, etag),
+        entityControl(set, catalog.namespace, f, urls, keyTexts, etag, explicit && selectOmitsKey(set, select)),
       );
       return;
     }
@@ -128,8 +128,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
         }
         return;
       }
-      const keyId = plan.key.map((k) => String(k.value));
-      const id = set.key.length === 1 ? `${set.name}(${keyId[0]})` : set.name;
+      const id = entityId(set, plan.key.map((k) => String(k.value)));
       setType(ctx, jsonContentType(f));
       ctx.body = propertyJson(contextUrl(urls, `${id}/${property.name}`), f.metadata, row[0] as string);
       return;
@@ -184,9 +183,9 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     const render = q.rendered
       ? undefined
       : (row: unknown[]): string => {
-          const keyTexts = f.metadata === 'full' ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
+          const keyTexts = q.keyCount > 0 ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
           const etag = q.etagColumn ? (row[base + 1] as string) : undefined;
-          return withControl(row[base] as string, entityControl(set, namespace, f, urls, keyTexts, etag));
+          return withControl(row[base] as string, entityControl(set, namespace, f, urls, keyTexts, etag, true));
         };
     page = rowPage(rows, base, pageRows, keyStart + q.keyCount, q.orderCount, limitBytes, render);
   }

@@ -28,6 +28,14 @@ export function planSelection(set: EntitySet, opts: QueryOptions): { select: rea
   return { select, explicit: true };
 }
 
+/**
+ * Does a projection leave out a key property? Then minimal metadata carries each entity's @odata.id
+ * (JSON Format 4.5.8), or clients could not re-read or update what they were given.
+ */
+export function selectOmitsKey(set: EntitySet, select: readonly Column[]): boolean {
+  return set.key.some((k) => !select.includes(k));
+}
+
 export function planWhere(set: EntitySet, opts: QueryOptions, limits: ParseLimits): Pick<CollectionPlan, 'filter' | 'search'> {
   const filter = opts.filter !== undefined ? planFilter(parseFilter(opts.filter, limits), set, opts.aliases, limits) : undefined;
   const search = opts.search !== undefined ? planSearch(parseSearch(opts.search, limits), set) : undefined;

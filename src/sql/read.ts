@@ -7,6 +7,7 @@
 import type { Column, EntitySet } from '../catalog/types.js';
 import { assertNever } from '../errors/odata-error.js';
 import type { CollectionPlan, CountPlan, EntityPlan, KeyValue, OrderTerm, PropertyPlan } from '../plan/read.js';
+import { selectOmitsKey } from '../plan/collection.js';
 import { compileFilter, compileSearch, compileOrderValue } from './expr.js';
 import { CAST_TYPE, colRef, ident, jsonObject, jsonValue, keyParamSql } from './json.js';
 import { Memo } from './memo.js';
@@ -266,11 +267,13 @@ export function collectionSql(
   // into the entity's text, so Node passes each row through untouched (rendered).
   const offsetting = plan.skip > 0 && !plan.after;
   const rowEtag = plan.etag && !offsetting;
-  const rendered = metadata !== 'full';
+  // Minimal metadata with a projection that leaves out a key: Node adds each entity's @odata.id.
+  const idNeeded = metadata === 'minimal' && plan.selectExplicit && selectOmitsKey(plan.set, plan.select);
+  const rendered = metadata !== 'full' && !idNeeded;
   const aggregated = aggregate !== undefined && rendered;
-  const withKeys = metadata === 'full' && !aggregated;
+  const withKeys = !rendered && !aggregated;
   const etagColumn = plan.etag && !rendered;
-  const inlineEtag = plan.etag && metadata === 'minimal' ? pageEtagSql(plan.set, offsetting) : undefined;
+  const inlineEtag = plan.etag && metadata === 'minimal' && rendered ? pageEtagSql(plan.set, offsetting) : undefined;
   const entity = entityRender(plan.set, plan.select, ieee754, inlineEtag);
   const cols = [
     `${entity.json} as j`,
