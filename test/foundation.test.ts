@@ -343,6 +343,17 @@ describe('reading', () => {
     assert.equal(missing.status, 404);
   });
 
+  it('If-Match on a read: 412 unless it matches (Protocol 8.2.4); Isolation: snapshot is refused with 412 (8.2.6)', async () => {
+    const etag = (await srv.get('many(1)')).headers.get('etag')!;
+    assert.equal((await srv.get('many(1)', { 'If-Match': etag })).status, 200);
+    assert.equal((await srv.get('many(1)', { 'If-Match': '*' })).status, 200);
+    assert.equal((await srv.get('many(1)', { 'If-Match': `W/"other", ${etag}` })).status, 200);
+    await expectError(await srv.get('many(1)', { 'If-Match': 'W/"other"' }), 412, 'PreconditionFailed');
+    await expectError(await srv.get('many(1)', { 'If-Match': 'no quotes' }), 400, 'BadRequest');
+    await expectError(await srv.get('many?$top=1', { Isolation: 'snapshot' }), 412, 'PreconditionFailed', /snapshot/);
+    await expectError(await srv.get('many?$top=1', { 'OData-Isolation': 'Snapshot' }), 412, 'PreconditionFailed');
+  });
+
   it('answers OData-Version 4.0 to a 4.0 client', async () => {
     const res = await srv.get('many(1)', { 'OData-MaxVersion': '4.0' });
     assert.equal(res.headers.get('odata-version'), '4.0');

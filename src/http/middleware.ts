@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';
-import { responseVersion } from './negotiate.js';
+import { refuseSnapshotIsolation, responseVersion } from './negotiate.js';
 
 /**
  * Sets a response header through Node directly. Koa 3's ctx.set builds entry arrays on every call; on a
@@ -61,6 +61,7 @@ export function errorRenderer(logger: Logger): Middleware {
     try {
       version = responseVersion(ctx.headers);
       setHeader(ctx, 'OData-Version', version);
+      refuseSnapshotIsolation(ctx.headers);
       await next();
     } catch (e) {
       ctx.set('OData-Version', version);

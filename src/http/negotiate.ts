@@ -112,6 +112,19 @@ export function responseVersion(headers: { [k: string]: string | string[] | unde
   return '4.01';
 }
 
+/**
+ * `Isolation: snapshot` (`OData-Isolation` in 4.0): this service does not give snapshot isolation across
+ * requests (pages are read by key from live data), so such a request is not processed: 412 (Protocol 8.2.6).
+ */
+export function refuseSnapshotIsolation(headers: { [k: string]: string | string[] | undefined }): void {
+  for (const name of ['isolation', 'odata-isolation']) {
+    const h = headers[name];
+    if (h !== undefined && String(h).trim().toLowerCase() === 'snapshot') {
+      throw new ODataError('PreconditionFailed', 'Isolation: snapshot is not supported: pages are read from live data, not from one snapshot.');
+    }
+  }
+}
+
 /** Parses `Prefer` into its preferences (lower-cased names). */
 export function parsePrefer(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();

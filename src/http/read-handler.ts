@@ -12,6 +12,7 @@ import type { ResourcePath } from '../odata/path.js';
 import type { QueryOptions, RawQuery } from '../odata/query-options.js';
 import { queryOptions } from './query-cache.js';
 import { type PagingInput, planCollectionShape, planCount, planSelection, queryShape, selectOmitsKey, resumeAfter } from '../plan/collection.js';
+import { parseIfMatch } from '../plan/write.js';
 import { planKey, type CollectionPlan, type EntityPlan, type PropertyPlan } from '../plan/read.js';
 import { encodeSkipToken } from '../plan/skiptoken.js';
 import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '../sql/read.js';
@@ -86,6 +87,11 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       if (!row) throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
       const etag = plan.etag ? (row[1] as string) : undefined;
       if (etag !== undefined) {
+        // If-Match on a read (Protocol 8.2.4): processed only when the ETag matches, else 412
+        const im = parseIfMatch(ctx.get('If-Match') || undefined);
+        if (im !== undefined && im !== 'any' && !im.includes(etag)) {
+          throw new ODataError('PreconditionFailed', `The ${set.name} entity has changed: its ETag does not match If-Match.`);
+        }
         setHeader(ctx, 'ETag', etagValue(etag));
         const inm = ctx.get('If-None-Match');
         if (inm && (inm.trim() === '*' || inm.split(',').some((t) => t.trim() === etagValue(etag)))) {

@@ -107,7 +107,7 @@ describe('collectionSql', () => {
   });
 
   it('joins a page into one text, with its row count and the order values of its last row', () => {
-    const q = collectionSql({ ...base, select: [col('Name')] }, 51, false, 'minimal', 50);
+    const q = collectionSql({ ...base, select: [col('Name')] }, 51, false, 'none', 50);
     assert.equal(
       q.text,
       "select string_agg(p.j, E'\\x1e'), count(*)::int4, (array_agg(p.o0))[$2::int4] from (select row_to_json(m.*)::text as j, (t.id)::text as o0 from (select * from public.people t order by t.id limit $1) t cross join lateral (select t.name as \"Name\") m) p",
@@ -131,9 +131,18 @@ describe('collectionSql', () => {
     assert.deepEqual(q.orderFromEntity, ['Id']);
     assert.equal(q.orderFromEntityExact, true, 'an integer key: JSON.parse reads it exactly');
     assert.doesNotMatch(q.text, /array_agg|lateral/);
-    const unselected = collectionSql({ ...base, select: [col('Name')] }, 51, false, 'minimal', 50);
+    const unselected = collectionSql({ ...base, select: [col('Name')] }, 51, false, 'none', 50);
     assert.equal(unselected.orderFromEntity, undefined);
     assert.match(unselected.text, /\(array_agg\(p\.o0\)\)\[\$2::int4\]/, 'an order column outside $select: its values come from PostgreSQL');
+  });
+
+  it('minimal metadata with a projection that leaves out the key: one row per entity with its key, for @odata.id', () => {
+    const q = collectionSql({ ...base, select: [col('Name')], etag: true }, 51, false, 'minimal', 50);
+    assert.equal(q.aggregated, false);
+    assert.equal(q.rendered, false);
+    assert.equal(q.keyCount, 1);
+    assert.equal(q.etagColumn, true);
+    assert.match(q.text, /^select row_to_json\(m\.\*\)::text as j, t\."\$xmin"::text as e, t\.id::text as k0, \(t\.id\)::text as o0 from /);
   });
 
   it('adds the count, offset and keyset condition', () => {
