@@ -175,7 +175,7 @@ describe('rate limit before authentication', () => {
 });
 
 describe('a $batch counts as many requests as it holds', () => {
-  it('charges each inner request; a batch that would pass the limit is 429 before any of it runs', async () => {
+  it('charges each inner request; a batch that would pass the limit is 429 before any of it runs, and handed back', async () => {
     const user = `rl_batch_${randomBytes(6).toString('hex')}`;
     const password = randomBytes(16).toString('hex');
     const srv = await startTestServer(db.url, {
@@ -200,8 +200,16 @@ describe('a $batch counts as many requests as it holds', () => {
       assert.equal(((await over.json()) as { error: { code: string } }).error.code, 'TooManyRequests');
       assert.ok(Number(over.headers.get('retry-after')) >= 1);
       const single = await srv.get('item(1)', auth);
-      assert.equal(single.status, 429, 'the budget is spent: the refused batch took what was left');
+      assert.equal(single.status, 200, 'the refused batch did not run and used up nothing but the $batch request itself');
+      assert.equal(single.headers.get('ratelimit-remaining'), '4');
       await single.text();
+      const huge = await batch(11);
+      assert.equal(huge.status, 429, 'more requests than the whole window allows');
+      await huge.text();
+      const after = await srv.get('item(1)', auth);
+      assert.equal(after.status, 200, 'and the credential is not blocked for the rest of the window');
+      assert.equal(after.headers.get('ratelimit-remaining'), '2');
+      await after.text();
       assert.ok(srv.logs.some((l) => l.includes('"ratelimit.rejected"')));
     } finally {
       await srv.stop();

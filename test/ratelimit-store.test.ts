@@ -102,7 +102,7 @@ describe('PostgreSQL store', () => {
     await b.close();
   });
 
-  test('several points at once (a $batch): one store trip, exact counts, refused whole when they do not fit', async () => {
+  test('several points at once (a $batch): one store trip, exact counts, refused whole and handed back when they do not fit', async () => {
     let trips = 0;
     const counting = new pg.Pool({ connectionString: url.toString(), max: 2 });
     counting.on('error', () => undefined);
@@ -121,8 +121,13 @@ describe('PostgreSQL store', () => {
     assert.equal(r2.allowed, false, 'four do not fit in the three left');
     assert.ok((r2.retryAfterSeconds ?? 0) >= 1);
     const row = await poolA.query<{ points: number }>(`SELECT points FROM odata_server.rate_limits WHERE key = 'multi:k'`);
-    assert.equal(row.rows[0]!.points, 11, 'the store counted both calls (the refused one included, as a single request over the limit is)');
+    assert.equal(row.rows[0]!.points, 7, 'the refused batch was handed back: it did not run, so it uses up nothing');
+    const r3 = await l.consume('k', 3);
+    assert.equal(r3.allowed, true, 'what is left of the window is still there');
+    assert.equal(r3.remaining, 0);
     assert.equal((await l.consume('k')).allowed, false);
+    const row2 = await poolA.query<{ points: number }>(`SELECT points FROM odata_server.rate_limits WHERE key = 'multi:k'`);
+    assert.equal(row2.rows[0]!.points, 11, 'a single request over the limit is counted, as the store always did');
     await counting.end();
 
     // Leased (a large limit): a batch larger than a block takes what it needs, the rest stays leased.

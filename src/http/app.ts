@@ -24,14 +24,21 @@ export interface AppOptions {
 const READ_METHODS = new Set(['GET', 'HEAD']);
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE', 'MERGE']);
 
+const VALID_HOST = /^(?:[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
+
 export function serviceRootUrl(ctx: Context, deps: AppDeps): string {
   if (deps.config.server.publicUrl) return `${deps.config.server.publicUrl}/`;
   const host = ctx.host || `localhost:${deps.config.server.port}`;
+  // The Host header ends up in every link the client follows (context, nextLink, Location): a value
+  // that is not a host name or address with an optional port is refused rather than echoed.
+  if (!VALID_HOST.test(host)) throw new ODataError('BadRequest', 'The Host header is not a valid host name.');
   return `${ctx.protocol}://${host}${deps.config.server.rootPath}/`;
 }
 
 export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
-  const app = new Koa({ proxy: deps.config.server.trustProxy });
+  // Behind a proxy, the client address is the right-most X-Forwarded-For entry (the one the proxy
+  // appended): entries to its left come from the client, which could name any address.
+  const app = new Koa({ proxy: deps.config.server.trustProxy, maxIpsCount: 1 });
   // Errors are rendered by errorRenderer; Koa's own handler only sees what escapes it (nothing should).
   app.silent = true;
   const root = deps.config.server.rootPath;

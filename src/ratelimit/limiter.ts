@@ -169,7 +169,19 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
   }
 
   const mainLimiter = await make(main);
-  const limiter: Pick<RateLimiterAbstract, 'consume'> = bursty ? new BurstyRateLimiter(mainLimiter, await make(extra)) : mainLimiter;
+  const burstLimiter = bursty ? await make(extra) : undefined;
+  const limiter: Pick<RateLimiterAbstract, 'consume'> = burstLimiter ? new BurstyRateLimiter(mainLimiter, burstLimiter) : mainLimiter;
+  // A refused charge of several points (a $batch) is handed back: the batch did not run, so it must not
+  // use up what is left of the window (single requests keep the store's usual counting of refusals).
+  const refund = async (key: string, points: number): Promise<void> => {
+    await Promise.all(
+      [mainLimiter, ...(burstLimiter ? [burstLimiter] : [])].map(async (l) => {
+        await withTimeout(l.reward(key, points), timeoutMs).catch(() => undefined);
+        // the overshoot also blocked the key in this process's memory (inMemoryBlockOnConsumed); lift it
+        (l as unknown as { _inMemoryBlockedKeys?: { delete(k: string): void } })._inMemoryBlockedKeys?.delete(l.getKey(key));
+      }),
+    );
+  };
 
   let storeDownUntil = 0;
 
@@ -203,6 +215,8 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
       if (e instanceof RateLimiterRes) {
         const secs = Math.max(1, Math.ceil(e.msBeforeNext / 1000));
         leases.delete(key);
+        // a caller's several points (not a lease top-up, whose refusals count as single requests' do)
+        if (need > 1 && want === need) await refund(safeKey(key), want);
         return { allowed: false, limit, remaining: 0, resetSeconds: secs, retryAfterSeconds: secs };
       }
       storeDownUntil = Date.now() + retryMs;
