@@ -7,6 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -290,6 +291,33 @@ describe('permissions', () => {
     const anon = await fetch(`${root}$batch`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ requests: [{ id: '1', method: 'GET', url: 'orders' }] }) });
     await expectUnauthorized(anon, /Authentication required/);
     assert.deepEqual(await db.query('select id from public.orders order by id'), [{ id: 10 }, { id: 11 }]);
+  });
+});
+
+describe('client address behind a proxy', () => {
+  it('is the right-most X-Forwarded-For entry, the one the proxy appended: a client cannot pick its own', async () => {
+    const r = await fetch(`${root}orders`, { headers: { Authorization: basic('nobody-xff', 'wrong'), 'X-Forwarded-For': '203.0.113.77, 10.250.1.2' } });
+    assert.equal(r.status, 401);
+    await r.text();
+    const line = logs.find((l) => l.includes('"auth.failed"') && l.includes('nobody-xff'));
+    assert.ok(line, 'the failure is logged');
+    assert.equal((JSON.parse(line) as { ip: string }).ip, '10.250.1.2');
+  });
+
+  it('a Host header that is not a host name is a 400, never echoed into links', async () => {
+    const port = new URL(root).port;
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/odata/v4/orders', headers: { Host: 'evil.example"><script>', Authorization: basic('writer', PW.writer) } }, (r) => {
+        let body = '';
+        r.on('data', (c: Buffer) => (body += c.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.status, 400);
+    assert.doesNotMatch(res.body, /evil|script/);
+    assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'BadRequest');
   });
 });
 
