@@ -38,6 +38,8 @@ export interface StartOptions {
   readonly embeddedDir?: string;
   /** Listen on this port instead of config.server.port (0 = any free port). */
   readonly port?: number;
+  /** Time to receive a whole request (default 120 s; tests shorten it). */
+  readonly requestTimeoutMs?: number;
 }
 
 interface DemoCredential {
@@ -93,8 +95,8 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
     const deps = { config, logger, db, catalog, tokenSecret: deriveTokenSecret(config) };
     // The request handler is swapped as a whole on reload (new users, exposed objects, limits).
     let handler = createApp(deps, limiter ? { limiter } : {}).callback();
-    const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEAD, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => handler(req, res));
-    server.headersTimeout = 66_000;
+    const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEAD, keepAliveTimeout: 65_000, requestTimeout: opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(30_000, Math.ceil((opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS) / 4)) }, (req, res) => handler(req, res));
+    server.headersTimeout = Math.min(66_000, opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS); // Node wants it <= requestTimeout
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
     const port = opts.port ?? config.server.port;
     await new Promise<void>((resolve, reject) => {
@@ -175,6 +177,13 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
  */
 const MAX_REQUEST_HEAD = 256 * 1024;
 
+/**
+ * Time allowed to receive a whole request, body included (Node's requestTimeout): a client that stops
+ * sending halfway through a body no longer holds its connection forever. 120 s is Salesforce's own
+ * timeout; the time to answer is not limited by it.
+ */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 /** Protocol errors Node's parser raises, answered with OData error bodies instead of Node's bare 400/431. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
@@ -184,7 +193,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const e =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? new ODataError('HeadersTooLarge', `The request line and headers exceed ${MAX_REQUEST_HEAD / 1024} KB; send long queries in a $batch request.`)
-      : new ODataError('BadRequest', 'The request is not well-formed HTTP.');
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ODataError('RequestTimeout', 'The request was not received in time.')
+        : new ODataError('BadRequest', 'The request is not well-formed HTTP.');
   const body = JSON.stringify(e.toJSON());
   socket.end(`HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: application/json\r\nOData-Version: 4.0\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -9,6 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -187,5 +188,28 @@ describe('response size cap', () => {
   it('a single row larger than the cap is still delivered (alone), and the walk goes on', async () => {
     const w = await walk('wide?$filter=id ge 299&$orderby=id');
     assert.deepEqual(w.ids, [299, 300, 1000]);
+  });
+});
+
+describe('request timeout', () => {
+  it('a client that stops sending halfway through a body gets 408 with an OData error, and the connection is closed', async () => {
+    const srv = await startTestServer(db.url, { expose: EXPOSE }, { requestTimeoutMs: 1000 });
+    try {
+      const port = srv.server.port;
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1', () => sock.write('POST /odata/v4/t HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"id": 5'));
+        let got = '';
+        sock.on('data', (d: Buffer) => (got += d.toString()));
+        sock.on('close', () => resolve(got));
+        sock.on('error', reject);
+      });
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms: ${answer}`);
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      assert.match(answer, /"code":"RequestTimeout"/);
+      assert.equal((await db.query('select count(*)::int as n from t where id = 5'))[0]!['n'], 1, 'the existing row 5 is untouched');
+    } finally {
+      await srv.stop();
+    }
   });
 });

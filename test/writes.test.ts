@@ -38,6 +38,7 @@ create table ro (id int primary key, v text);
 insert into ro values (1, 'x');
 create view item_view as select id, name from item;
 create table blob (id int primary key, data bytea);
+create table secretive (id int primary key, label text, api_key text not null);
 create function no_secret() returns trigger language plpgsql as $$ begin if new.label = 'secret' then raise exception 'labels may not be secret'; end if; return new; end $$;
 create trigger plain_rule before insert or update on plain for each row execute function no_secret();
 insert into blob values (1, '\\x00ff'::bytea);
@@ -61,6 +62,7 @@ before(async () => {
       { name: 'public.ro', readOnly: true },
       'public.item_view',
       'public.blob',
+      { name: 'public.secretive', columns: ['id', 'label'] },
     ],
   });
   authSrv = await startTestServer(db.url, {
@@ -174,6 +176,15 @@ describe('POST creates', () => {
     assert.equal(await row("select 1 from item where name = 'neg'"), undefined);
   });
 
+  it('a constraint on a column outside the allow-list is refused without naming it', async () => {
+    const r = await srv.request('POST', 'secretive', { body: { id: 1, label: 'x' } });
+    assert.equal(r.status, 400);
+    const text = await r.text();
+    assert.doesNotMatch(text, /api_key/);
+    assert.deepEqual((JSON.parse(text) as { error: unknown }).error, { code: 'ConstraintViolation', message: 'The change violates a rule of the database on data that this service does not expose.' });
+    assert.equal(await count('secretive'), 0);
+  });
+
   it("400 when a trigger raises an exception (the database's business rule), with its message; nothing written", async () => {
     for (const [m, url] of [['POST', 'plain'], ['PATCH', 'plain(2)']] as const) {
       const r = await srv.request(m, url, { body: m === 'POST' ? { id: 80, label: 'secret' } : { label: 'secret' } });
@@ -206,6 +217,29 @@ describe('media type, size and shape of the body', () => {
     const r4 = await fetch(`${srv.root}plain`, { method: 'POST', body: new TextEncoder().encode('{"id":5,"label":"five"}') });
     assert.equal(r4.status, 201);
     assert.equal(await count('plain'), n + 1);
+  });
+
+  it('bodies that would make huge errors or exhaust the parser are refused short: many members, deep nesting, compression', async () => {
+    const n = await count('plain');
+    const many: Record<string, number> = { id: 90 };
+    for (let i = 0; i < 20_000; i++) many[`p${i}`] = i;
+    const w = { Authorization: basic('w', 'writer-secret-1234'), 'Content-Type': 'application/json' };
+    const big = await authSrv.request('POST', 'plain', { body: JSON.stringify(many), headers: w });
+    assert.equal(big.status, 400);
+    const err = ((await big.json()) as { error: { code: string; message: string; details?: unknown[] } }).error;
+    assert.match(err.message, /has 20001 members; plain has 3 properties/);
+    assert.equal(err.details, undefined);
+    const unknown: Record<string, number> = { id: 90, label: 1 as unknown as number };
+    for (let i = 0; i < 8; i++) unknown[`u${i}`] = i;
+    const listed = ((await (await srv.request('POST', 'plain', { body: unknown })).json()) as { error: { details: unknown[] } }).error;
+    assert.equal(listed.details.length, 9, 'a few offending members are each listed');
+    const deep = await authSrv.request('POST', 'plain', { body: `{"id":91,"label":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, headers: w });
+    assert.equal(deep.status, 400);
+    assert.deepEqual(((await deep.json()) as { error: unknown }).error, { code: 'InvalidBody', message: 'The request body is nested too deeply.' });
+    const gz = await fetch(`${srv.root}plain`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: Buffer.from([0x1f, 0x8b, 0x08, 0x00]) });
+    assert.equal(gz.status, 415);
+    assert.match(((await gz.json()) as { error: { message: string } }).error.message, /Content-Encoding gzip/);
+    assert.equal(await count('plain'), n);
   });
 
   it('400 for bytes that are not UTF-8, 415 for a charset other than UTF-8; nothing written (RFC 8259 8.1)', async () => {

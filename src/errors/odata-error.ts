@@ -44,6 +44,7 @@ export const ErrorCodes = {
   Unauthorized: 401,
   Forbidden: 403,
   TooManyRequests: 429,
+  RequestTimeout: 408,
   // runtime
   ServiceUnavailable: 503,
   Timeout: 504,

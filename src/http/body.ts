@@ -11,8 +11,13 @@ function tooLarge(max: number): ODataError {
   return new ODataError('PayloadTooLarge', `The request body is larger than ${max} bytes.`, { headers: { Connection: 'close' } });
 }
 
-/** Reads the whole request body, refusing more than `max` bytes. */
+/** Reads the whole request body, refusing more than `max` bytes, and compressed bodies (415). */
 export async function readBody(ctx: Context, max: number): Promise<Buffer> {
+  const encoding = ctx.get('Content-Encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    ctx.req.resume();
+    throw new ODataError('UnsupportedMediaType', `Request bodies with Content-Encoding ${encoding.slice(0, 40)} are not accepted; send the body uncompressed.`, { headers: { 'Accept-Encoding': 'identity' } });
+  }
   const declared = ctx.get('Content-Length');
   if (declared !== '' && Number(declared) > max) {
     ctx.req.resume(); // discard what the client sends; Connection: close ends the exchange
@@ -85,6 +90,8 @@ export function parseJsonLossless(text: string): unknown {
   try {
     return parseLossless(text);
   } catch (e) {
+    // the parser recurses: a document nested thousands deep overflows its stack (a RangeError)
+    if (e instanceof RangeError) throw new ODataError('InvalidBody', 'The request body is nested too deeply.');
     throw new ODataError('InvalidBody', `The request body is not valid JSON: ${e instanceof Error ? e.message.slice(0, 200) : 'parse error'}.`);
   }
 }

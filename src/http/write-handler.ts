@@ -129,7 +129,9 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   }
 
   const q = writeSql(plan, f.ieee754);
-  const rows = await db.queryArrays(q.text, q.values);
+  const rows = await db.queryArrays(q.text, q.values).catch((e: unknown) => {
+    throw hideUnexposed(set, e);
+  });
   const row = rows[0];
   if (!row) {
     if (plan.kind === 'insert') throw new Error('insert returned no row');
@@ -180,6 +182,17 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   }
   if (ret === 'minimal') headers['Preference-Applied'] = 'return=minimal';
   return { status: 204, headers, entityPath: id };
+}
+
+/**
+ * A constraint error names the database columns at fault; a column outside the set's `columns` allow-list
+ * does not exist for clients, so such an error keeps its status and code but names nothing.
+ */
+function hideUnexposed(set: EntitySet, e: unknown): unknown {
+  if (!(e instanceof ODataError) || e.target === undefined) return e;
+  const exposed = (name: string): boolean => set.columns.some((c) => c.dbName === name.trim());
+  if (e.target.split(',').every(exposed)) return e;
+  return new ODataError(e.code, 'The change violates a rule of the database on data that this service does not expose.');
 }
 
 /** `requireIfMatch` sets refuse updates and deletes that carry no ETag to compare (428). */

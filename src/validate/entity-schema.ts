@@ -212,11 +212,20 @@ function paramValue(col: Column, v: unknown): string | Buffer | null {
  * sent properties that are written (see `writable`) in column order; throws one 400 listing every
  * offending property.
  */
+/** At most this many `details` in one error (one per offending property). */
+const MAX_DETAILS = 100;
+
 export function validateBody(set: EntitySet, mode: WriteMode, body: Record<string, unknown>, namespace: string): BodyValue[] {
+  // Each property with an annotation or two at most: a body of many more members is refused before
+  // the schema lists them one by one (400,000 unknown members made a 38 MB error and froze the server).
+  const members = Object.keys(body).length;
+  if (members > set.columns.length * 3 + 20) {
+    throw new ODataError('InvalidBody', `The request body has ${members} members; ${set.typeName} has ${set.columns.length} properties.`);
+  }
   const view = validationView(set, body);
   const validate = validatorFor(set, mode, namespace);
   if (!validate(view)) {
-    const details = toDetails(set, validate.errors ?? [], view, namespace);
+    const details = toDetails(set, validate.errors ?? [], view, namespace).slice(0, MAX_DETAILS);
     const names = details.map((d) => d.target).filter((t): t is string => t !== undefined);
     throw new ODataError('InvalidBody', `The request body is invalid: ${names.join(', ').slice(0, 500) || 'see details'}.`, {
       ...(names.length === 1 ? { target: names[0]! } : {}),

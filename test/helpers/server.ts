@@ -20,7 +20,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(dbUrl: string, overrides: Record<string, unknown>): Promise<TestServer> {
+export async function startTestServer(dbUrl: string, overrides: Record<string, unknown>, start: { requestTimeoutMs?: number } = {}): Promise<TestServer> {
   const raw = {
     database: { url: dbUrl },
     server: { rootPath: '/odata/v4' },
@@ -38,7 +38,7 @@ export async function startTestServer(dbUrl: string, overrides: Record<string, u
     },
   });
   const logger = createLogger(config.log.level, sink);
-  const server = await startServer(config, { logger, port: 0 });
+  const server = await startServer(config, { logger, port: 0, ...start });
   const root = `http://127.0.0.1:${server.port}/odata/v4/`;
   const abs = (p: string): string => (/^https?:/.test(p) ? p : root + p);
   return {
