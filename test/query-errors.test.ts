@@ -177,6 +177,9 @@ describe('runtime value errors are 400, never 500', () => {
     await expectError(filter('annualrevenue div 0 gt 1'), 400, 'BadRequest', /division by zero/);
     await expectError(filter('numberofemployees add 2147483647 gt 0'), 400, 'BadRequest', /out of range/);
     await expectError(filter("matchesPattern(name,'(')"), 400, 'BadRequest', /regular expression/);
+    await expectError(filter("substring(name,1,-1) eq 'x'"), 400, 'BadRequest', /negative substring length/);
+    await expectError(filter('numberofemployees in 1'), 400, 'TypeMismatch', /right operand of "in" must be a list/);
+    await expectError(filter('name in (name)'), 400, 'TypeMismatch', /right operand of "in" must be a list/);
     await expectError(filter("matchesPattern(name,'[z-a]')"), 400, 'BadRequest', /regular expression/);
     await expectError(filter('cast(name,Edm.Int32) eq 1'), 400, 'BadRequest', /integer/);
   });

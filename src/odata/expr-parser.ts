@@ -93,7 +93,7 @@ export class ExprParser extends ParserBase {
     }
     if (this.peek() === '[') throw notImplemented('A JSON array after "in"', this.option);
     const right = this.parseExpr(INFIX.in);
-    return this.node({ kind: 'in', left, list: [right], pos: opPos });
+    return this.node({ kind: 'in', left, list: [right], single: true, pos: opPos });
   }
 
   /** `( [literal *( , literal )] )` with BWS; undefined when it is a parenthesised expression instead. */

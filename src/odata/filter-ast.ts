@@ -20,7 +20,7 @@ export type Expr =
   | { readonly kind: 'alias'; readonly name: string; readonly pos: number }
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr; readonly pos: number }
   /** `x in (lit, lit, ...)` (4.01); `right` is a list of primitive literals */
-  | { readonly kind: 'in'; readonly left: Expr; readonly list: readonly Expr[]; readonly pos: number }
+  | { readonly kind: 'in'; readonly left: Expr; readonly list: readonly Expr[]; readonly pos: number; /** not a parenthesised list: one expression */ readonly single?: true }
   | { readonly kind: 'not'; readonly operand: Expr; readonly pos: number }
   | { readonly kind: 'negate'; readonly operand: Expr; readonly pos: number }
   /** a built-in function call, name lower-cased except matchesPattern (kept as spelled in the spec) */

@@ -239,6 +239,8 @@ class Planner {
   private in(e: Extract<Expr, { kind: 'in' }>, depth: number): TypedExpr {
     const operand = this.plan(e.left, depth);
     let list = e.list;
+    // one expression on the right must be a collection: here only an alias of a list can be one
+    if (e.single && list[0]!.kind !== 'alias') throw mismatch('The right operand of "in" must be a list, such as (1,2), or a parameter alias of one.');
     if (list.length === 1 && list[0]!.kind === 'alias') {
       const text = this.aliasText(list[0]!.name);
       list = text === undefined ? [list[0]!] : parseAliasList(list[0]!.name, text, this.ctx.limits);

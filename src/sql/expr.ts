@@ -142,12 +142,14 @@ function call(fn: FunctionName, args: readonly TypedExpr[], type: EdmType, ctx: 
     case 'indexof':
       return `(strpos(${a(0)}, ${a(1)}) - 1)`;
     case 'substring': {
-      // 0-based start; a negative start counts as 0; a negative length as 0. substr() takes int4 only:
-      // Int64 arguments are clamped into its range (a text is never that long) instead of failing.
+      // 0-based start N; a negative N counts from the end of the string (URL Conventions 5.1.1.7.6), as
+      // far as its beginning. A negative length is a bad request: substr() refuses it (a 400). substr()
+      // takes int4 only: Int64 arguments are clamped into its range (a text is never that long).
       const s = a(0);
-      const int4 = (i: number): string => (args[i]!.type === 'Edm.Int64' ? `least(greatest(${a(i)}, 0), 2147483646)::int4` : `greatest(${a(i)}, 0)`);
-      const start = `${int4(1)} + 1`;
-      return args.length === 3 ? `substr(${s}, ${start}, ${int4(2)})` : `substr(${s}, ${start})`;
+      const int4 = (i: number): string => (args[i]!.type === 'Edm.Int64' ? `greatest(least(${a(i)}, 2147483646), -2147483646)::int4` : a(i));
+      const n = int4(1);
+      const from = args[1]!.kind === 'const' && Number(args[1]!.value) >= 0 ? n : `(CASE WHEN ${n} < 0 THEN greatest(char_length(${s}) + ${n}, 0) ELSE ${n} END)`;
+      return args.length === 3 ? `substr(${s}, ${from} + 1, ${int4(2)})` : `substr(${s}, ${from} + 1)`;
     }
     case 'tolower':
       return `lower(${a(0)})`;
