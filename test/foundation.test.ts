@@ -377,6 +377,13 @@ describe('errors', () => {
     await expectError(await fetch(`http://127.0.0.1:${srv.server.port}/elsewhere`), 404, 'NotFound');
   });
 
+  it('501 for well-formed resource paths the service does not implement (URL Conventions 4)', async () => {
+    for (const p of ['$all', '$crossjoin(many,composite)', '$entity?$id=many(1)', 'many(1)/$ref', 'many/$ref', 'many/PG.many', 'many(1)/PG.many', 'many(@k)?@k=1', "composite(region=@r,code=1)?@r='eu'"]) {
+      await expectError(await srv.get(p), 501, 'NotImplemented');
+    }
+    assert.equal((await srv.get("composite(region='a@b',code=1)")).status, 404, 'an @ inside a string key is a value');
+  });
+
   it('400 for a malformed URL or key', async () => {
     await expectError(await srv.get("many('abc')"), 400, 'InvalidKey', /Edm.Int32/);
     await expectError(await srv.get('many(1'), 400, 'BadRequest');

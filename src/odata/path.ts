@@ -82,6 +82,10 @@ function splitKey(seg: string): { name: string; key?: string } {
   return { name: seg.slice(0, open), key: seg.slice(open + 1, -1) };
 }
 
+function unsupported(what: string): ODataError {
+  return new ODataError('NotImplemented', `${what.slice(0, 100)} is not supported by this service.`);
+}
+
 /** Parses the path below the service root (raw, still percent-encoded, without the leading '/'). */
 export function parseResourcePath(rawPath: string): ResourcePath {
   if (rawPath === '' ) return { kind: 'serviceDocument' };
@@ -90,6 +94,10 @@ export function parseResourcePath(rawPath: string): ResourcePath {
   const [first, ...rest] = segs as [string, ...string[]];
   if (first === '$metadata' && rest.length === 0) return { kind: 'metadata' };
   if (first === '$batch' && rest.length === 0) return { kind: 'batch' };
+  // Well-formed resource paths this service does not implement (URL Conventions 4): 501, not 404/400.
+  if (/^\$(all|entity|crossjoin\(.*\))$/.test(first)) throw unsupported(first.replace(/\(.*$/, ''));
+  const other = rest.find((r) => r === '$ref' || r === '$each' || (r.includes('.') && !r.startsWith('$')));
+  if (other !== undefined) throw unsupported(other.startsWith('$') ? other : 'A type cast or bound operation segment');
   if (first.startsWith('$') && !first.includes('$', 1) && !/^\$[A-Za-z]+\(/.test(first)) {
     throw new ODataError('NotFound', `The resource "${first.slice(0, 100)}" does not exist.`);
   }
@@ -101,6 +109,7 @@ export function parseResourcePath(rawPath: string): ResourcePath {
     // Set/<something>: 4.01 key-as-segment is not supported; navigation does not exist in our model.
     throw new ODataError('NotFound', `The resource "${segs.join('/').slice(0, 200)}" does not exist.`);
   }
+  if (/(^|[(=,])\s*@/.test(key)) throw unsupported('A parameter alias in a key predicate');
   const pred = parseKeyPredicate(key, name);
   if (rest.length === 0) return { kind: 'entity', set: name, key: pred };
   const [prop, ...tail] = rest as [string, ...string[]];
