@@ -233,6 +233,8 @@ class Planner {
       if (lt === 'Edm.Duration' && rt === 'Edm.Duration') return node('Edm.Duration');
       if (op === 'sub' && dt && lt === rt) return node('Edm.Duration');
     }
+    // a Duration times or divided by a number (URL Conventions 5.1.1.2.3-5)
+    if ((op === 'mul' && ((lt === 'Edm.Duration' && isNumeric(rt)) || (isNumeric(lt) && rt === 'Edm.Duration'))) || ((op === 'div' || op === 'divby') && lt === 'Edm.Duration' && isNumeric(rt))) return node('Edm.Duration');
     return bad();
   }
 

@@ -48,7 +48,7 @@ const CASES: readonly [string, string, unknown[]][] = [
   ["Age sub 1 eq 2", "((t.age - $1::int4) = $2::int4)", ["1","2"]],
   ["Age mul 2 eq 4", "((t.age * $1::int4) = $2::int4)", ["2","4"]],
   ["Age div 2 eq 1", "((t.age / $1::int4) = $2::int4)", ["2","1"]],
-  ["Age divby 2 eq 2.5", "(((t.age)::numeric / $1::int4) = $2::numeric)", ["2","2.5"]],
+  ["Age divby 2 eq 2.5", "((CASE WHEN $1::int4 = 0 THEN (CASE WHEN t.age > 0 THEN 'Infinity' WHEN t.age < 0 THEN '-Infinity' WHEN t.age = 0 THEN 'NaN' END)::numeric ELSE (t.age)::numeric / $1::int4 END) = $2::numeric)", ["2","2.5"]],
   ["Age mod 2 eq 0", "((t.age % $1::int4) = $2::int4)", ["2","0"]],
   ["Score mod 2 eq 0", "((mod((t.score)::numeric, ($1::float8)::numeric))::float8 = $2::float8)", ["2","0"]],
   ["Score eq 1.5", "(t.score = $1::float8)", ["1.5"]],

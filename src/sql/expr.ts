@@ -106,7 +106,13 @@ function arith(e: Extract<TypedExpr, { kind: 'arith' }>, ctx: SqlContext): strin
   const r = compileValue(e.right, ctx);
   const lt = e.left.type;
   const rt = e.right.type;
-  if (e.op === 'divby' && isInteger(lt) && isInteger(rt)) return `((${l})::numeric / ${r})`;
+  // Single/Double div and every divby do not fail on a zero divisor: INF, -INF or NaN (5.1.1.2.4-5)
+  const float = e.type === 'Edm.Single' || e.type === 'Edm.Double';
+  if ((e.op === 'divby' && e.type !== 'Edm.Duration') || (e.op === 'div' && float)) {
+    const num = isInteger(lt) && isInteger(rt) ? `(${l})::numeric` : l;
+    const t = float ? 'float8' : 'numeric';
+    return `(CASE WHEN ${r} = 0 THEN (CASE WHEN ${l} > 0 THEN 'Infinity' WHEN ${l} < 0 THEN '-Infinity' WHEN ${l} = 0 THEN 'NaN' END)::${t} ELSE ${num} / ${r} END)`;
+  }
   if (e.op === 'mod' && (e.type === 'Edm.Single' || e.type === 'Edm.Double')) {
     return `(mod((${l})::numeric, (${r})::numeric))::${PARAM_CAST[e.type]}`;
   }
