@@ -212,6 +212,17 @@ const FILTERS: readonly (readonly [string, string, string?])[] = [
   ["du mul 2 eq duration'P2DT2H30M'", "du * 2 = interval '2 days 2 hours 30 minutes'"],
   ["2 mul du eq duration'P2DT2H30M'", "du * 2 = interval '2 days 2 hours 30 minutes'"],
   ["du div 2 eq duration'PT1H'", "du / 2 = interval '1 hour'"],
+  ['cast(s,Edm.Int32) eq null', "s is null or s !~ '^\\s*[+-]?[0-9]+\\s*$'"],
+  ['cast(v,Edm.Int32) eq 1', "v ~ '^\\s*[+-]?[0-9]+\\s*$' and v::numeric = 1"],
+  ['cast(b,Edm.Int32) eq null', 'b is null or b not between -2147483648 and 2147483647'],
+  ['cast(i,Edm.Date) eq null', 'true'],
+  ['cast(f,Edm.Int32) eq null', 'true'],
+  ['cast(d,Edm.Int32) eq null', "d is null or d::numeric not between -2147483648 and 2147483647"],
+  ['isof(i,Edm.Int64)', 'i is not null'],
+  ['isof(i,Edm.String)', 'i is not null'],
+  ['isof(v,Edm.Int32)', "v ~ '^\\s*[+-]?[0-9]+\\s*$'"],
+  ['isof(s,Edm.Guid)', 'false'],
+  ['isof(i,Edm.Date)', 'false'],
   ["tolower(s) eq 'alpha'", "lower(s) = 'alpha'"],
   ["toupper(s) eq 'BETA1'", "upper(s) = 'BETA1'"],
   ["tolower(s) ne 'alpha'", "lower(s) is distinct from 'alpha'"],
@@ -272,9 +283,8 @@ const FILTERS: readonly (readonly [string, string, string?])[] = [
   ['cast(dt,Edm.DateTimeOffset) eq 2020-01-18T00:00:00Z', "dt = '2020-01-18'"],
   ['cast(null,Edm.String) eq null', 'true'],
   ["cast(s,Edm.String) eq 'alpha'", "s = 'alpha'"],
-  // isof is static in this flat model: a property is of its declared type (null included)
+  // isof: a property is of its declared type (null included); of another type when its value casts to it
   ['isof(i,Edm.Int32)', 'true'],
-  ['isof(i,Edm.String)', 'false'],
   ['isof(s,Edm.String) and i gt 0', 'i > 0'],
   // in
   ["s in ('alpha','Beta1')", "s in ('alpha', 'Beta1')"],

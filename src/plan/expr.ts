@@ -308,15 +308,14 @@ class Planner {
       if (typeName.startsWith('Edm.')) throw new ODataError('NotImplemented', `${kind}() to ${typeName} is not supported.`);
       throw new ODataError('NotImplemented', `${kind}() to the structured or enumeration type ${typeName} is not supported.`);
     }
-    if (kind === 'isof') {
-      // our model is flat and every value has exactly its declared type: a static answer
-      return { kind: 'const', value: known && operand.type === typeName, type: 'Edm.Boolean', nullable: false };
-    }
+    // isof: of the type (our model is flat: statically), or a value the cast rules turn into it
+    if (kind === 'isof' && (!known || operand.type === typeName || operand.kind === 'null')) return { kind: 'const', value: known && operand.type === typeName, type: 'Edm.Boolean', nullable: false };
     if (!known) throw new ODataError('NotImplemented', `cast() to ${typeName} is not supported.`);
     const target = typeName as EdmType;
     if (operand.kind === 'null') return { kind: 'null', type: target, nullable: true };
     if (operand.type === target) return operand;
-    return { kind: 'cast', operand, type: target, nullable: operand.nullable };
+    const cast: TypedExpr = { kind: 'cast', operand, type: target, nullable: true };
+    return kind === 'cast' ? cast : { kind: 'compare', op: 'ne', left: cast, right: { kind: 'null', type: target, nullable: true }, type: 'Edm.Boolean', nullable: false };
   }
 }
 

@@ -13,6 +13,7 @@ import type { FunctionName } from '../odata/filter-parser.js';
 import type { ArithOp, CompareOp, ConstValue, TypedExpr, TypedOrderItem, TypedSearch } from '../plan/typed-expr.js';
 import { isInteger } from '../plan/typed-expr.js';
 import { durationToInterval } from '../validate/edm-formats.js';
+import { castSql } from './cast.js';
 
 export interface SqlContext {
   readonly alias: string;
@@ -94,8 +95,7 @@ export function compileValue(e: TypedExpr, ctx: SqlContext): string {
     case 'call':
       return call(e.fn, e.args, e.type, ctx);
     case 'cast':
-      if (e.type === 'Edm.String' && e.operand.type === 'Edm.Binary') return `encode(${compileValue(e.operand, ctx)}, 'base64')`;
-      return `(${compileValue(e.operand, ctx)})::${PARAM_CAST[e.type]}`;
+      return e.operand.type === undefined ? `NULL::${PARAM_CAST[e.type]}` : castSql(compileValue(e.operand, ctx), e.operand.type, e.type);
     default:
       return assertNever(e, 'typed expression');
   }
