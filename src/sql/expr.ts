@@ -125,8 +125,33 @@ function isConstString(e: TypedExpr): e is Extract<TypedExpr, { kind: 'const' }>
   return e.kind === 'const' && typeof e.value === 'string';
 }
 
+/**
+ * year(), hour(), date(), totaloffsetminutes()... of a DateTimeOffset literal with an offset other than Z
+ * are read in that offset (URL Conventions 5.1.1.8): hour(2021-03-06T11:00:00+01:00) is 11, not 10.
+ * Columns hold UTC (timestamptz), so their offset is 0 and PostgreSQL's session time zone (UTC) applies.
+ */
+function localDto(fn: FunctionName, arg: TypedExpr | undefined, ctx: SqlContext): string | undefined {
+  if (arg?.kind !== 'const' || arg.type !== 'Edm.DateTimeOffset') return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?([+-]\d{2}):(\d{2})$/.exec(String(arg.value));
+  if (!m || (Number(m[7]) === 0 && m[8] === '00')) return undefined;
+  const [, y, mo, d, h, mi, sec = '00', oh, om] = m as unknown as string[];
+  const fields: Partial<Record<FunctionName, () => string>> = {
+    year: () => param(ctx, y, 'int4'),
+    month: () => param(ctx, mo, 'int4'),
+    day: () => param(ctx, d, 'int4'),
+    hour: () => param(ctx, h, 'int4'),
+    minute: () => param(ctx, mi, 'int4'),
+    date: () => param(ctx, `${y}-${mo}-${d}`, 'date'),
+    time: () => param(ctx, `${h}:${mi}:${sec}`, 'time'),
+    totaloffsetminutes: () => param(ctx, String(Math.sign(Number(oh!) || (oh!.startsWith('-') ? -1 : 1)) * (Math.abs(Number(oh!)) * 60 + Number(om!))), 'int4'),
+  };
+  return fields[fn]?.();
+}
+
 function call(fn: FunctionName, args: readonly TypedExpr[], type: EdmType, ctx: SqlContext): string {
   const a = (i: number): string => compileValue(args[i]!, ctx);
+  const local = localDto(fn, args[0], ctx);
+  if (local !== undefined) return local;
   switch (fn) {
     case 'contains':
     case 'startswith':
