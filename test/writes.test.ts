@@ -320,6 +320,27 @@ describe('PATCH, PUT and DELETE', () => {
     assert.equal(await row('select 1 from item where id = 99'), undefined);
   });
 
+  it('$select shapes the representation of a create or update (Protocol 11.4.2, 11.4.3); an unknown one is a 400 before writing', async () => {
+    const c = await srv.request('POST', 'plain?$select=label', { body: { id: 95, label: 'sel', n: 9 }, headers: { Prefer: 'return=minimal' } });
+    assert.equal(c.status, 201, 'return=minimal does not apply when $select asks for content');
+    const cb = await json(c);
+    assert.deepEqual(Object.keys(cb).filter((k) => !k.startsWith('@')), ['label']);
+    assert.equal(cb['@odata.id'], `${srv.root}plain(95)`, 'the key is not selected: the entity carries its id');
+    assert.match(String(cb['@odata.context']), /\$metadata#plain\(label\)\/\$entity$/);
+    const u = await srv.request('PATCH', 'plain(95)?$select=id,n', { body: { n: 10 } });
+    assert.equal(u.status, 200);
+    const ub = await json(u);
+    assert.equal(ub['n'], 10);
+    assert.equal(ub['id'], 95);
+    assert.equal(ub['label'], undefined);
+    const bad = await srv.request('PATCH', 'plain(95)?$select=nosuch', { body: { n: 11 } });
+    assert.equal(bad.status, 400);
+    const badPost = await srv.request('POST', 'plain?$select=nosuch', { body: { id: 96, label: 'no' } });
+    assert.equal(badPost.status, 400);
+    assert.deepEqual(await row('select n from plain where id = 95'), { n: 10 });
+    assert.equal(await row('select 1 from plain where id = 96'), undefined);
+  });
+
   it('X-HTTP-Method tunnelling: POST + PATCH / DELETE', async () => {
     const r = await srv.request('POST', 'plain(1)', { body: { n: 11 }, headers: { 'X-HTTP-Method': 'PATCH' } });
     assert.equal(r.status, 204);

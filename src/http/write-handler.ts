@@ -10,11 +10,12 @@ import type { Catalog, Column, EntitySet } from '../catalog/types.js';
 import { stringify } from 'lossless-json';
 import type { ArrayQueryable } from '../db/pool.js';
 import { ODataError } from '../errors/odata-error.js';
-import { contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, type Urls } from '../format/json.js';
+import { contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import type { RawQuery } from '../odata/query-options.js';
 import { queryOptions } from './query-cache.js';
 import { planKey } from '../plan/read.js';
+import { planSelection, selectOmitsKey } from '../plan/collection.js';
 import { conditional, parseIfMatch, planDelete, planInsert, planUpdate, type Preconditions, type WritePlan } from '../plan/write.js';
 import { existsSql, writeSql } from '../sql/write.js';
 import { validateBody, writable } from '../validate/entity-schema.js';
@@ -89,6 +90,9 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   const { method, path, urls, catalog } = input;
   const set = writableSet(input);
   const opts = queryOptions(input.raw, 'entity');
+  // $select on a create or update shapes the representation returned (Protocol 11.4.2, 11.4.3); checked
+  // before anything is written
+  const { select, explicit } = path.kind === 'property' ? { select: set.columns, explicit: false } : planSelection(set, opts);
   const f = negotiate(input.header('accept'), opts.format, ['json']);
   const prefer = parsePrefer(input.header('prefer'));
   const ret = prefer.get('return');
@@ -150,12 +154,17 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   const id = entityId(set, keyTexts);
   const headers: Record<string, string> = {};
   const representation = (): string =>
-    entityJson(contextUrl(urls, `${set.name}/$entity`), f.metadata, row[0] as string, entityControl(set, catalog.namespace, f, urls, keyTexts, etag));
+    entityJson(
+      contextUrl(urls, `${explicit ? selectFragment(set, select, true) : set.name}/$entity`),
+      f.metadata,
+      explicit ? projected(row[0] as string, select) : (row[0] as string),
+      entityControl(set, catalog.namespace, f, urls, keyTexts, etag, explicit && selectOmitsKey(set, select)),
+    );
 
   if (plan.kind === 'insert') {
     headers['Location'] = urls.root + id;
     headers['ETag'] = etagValue(etag);
-    if (ret === 'minimal') {
+    if (ret === 'minimal' && !explicit) {
       headers['OData-EntityId'] = urls.root + id;
       headers['Preference-Applied'] = 'return=minimal';
       return { status: 204, headers, entityPath: id };
@@ -175,13 +184,21 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   }
   // A return preference on DELETE "does not have any effect" (Protocol 8.2.8.7): always 204, no body.
   if (plan.kind === 'delete') return { status: 204, headers, entityPath: id };
-  if (ret === 'representation') {
-    headers['Preference-Applied'] = 'return=representation';
+  if (ret === 'representation' || explicit) {
+    if (ret === 'representation') headers['Preference-Applied'] = 'return=representation';
     headers['Content-Type'] = jsonContentType(f);
     return { status: 200, headers, body: representation(), entityPath: id };
   }
   if (ret === 'minimal') headers['Preference-Applied'] = 'return=minimal';
   return { status: 204, headers, entityPath: id };
+}
+
+/** The entity's JSON text with only the selected properties, in their order (numbers keep their digits). */
+function projected(entity: string, select: readonly Column[]): string {
+  const all = parseJsonLossless(entity) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const c of select) out[c.name] = all[c.name] ?? null;
+  return stringify(out) ?? '{}';
 }
 
 /**
