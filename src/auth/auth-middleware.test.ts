@@ -54,6 +54,7 @@ const authConfig = async (): Promise<Config['auth']> => ({
   users: [
     { name: 'alice', password: await hashPassword('s3cret:pw'), read: ['A'] },
     { name: 'old', password: 'gone', expiresAt: new Date(Date.now() - 1000) },
+    { name: 'bob', password: 'bob-secret-123' },
   ],
 });
 
@@ -136,6 +137,9 @@ test('failure slowdown: failed answers are delayed after 5 failures, a good cred
     const [sOk, dOk] = await timed(basic('alice', 's3cret:pw'));
     assert.equal(sOk, 200, 'a credential that already verified still passes');
     assert.ok(dOk < 140);
+    // the lockout is of that user name from this address: another user here, never verified before, passes
+    const other = await fetch(s.url, { headers: { authorization: basic('bob', 'bob-secret-123') } });
+    assert.equal(other.status, 200, 'a shared address (Salesforce egress, a NAT) is not locked for everyone');
   } finally {
     await s.close();
   }

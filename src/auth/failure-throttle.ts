@@ -4,9 +4,11 @@
  *  - after `freeFailures` failures (default 5), each further FAILED answer is delayed:
  *    250 ms, 500 ms, 1 s, then 2 s (the cap). A correct credential is never delayed, so clients that
  *    share an address with a misconfigured one (Salesforce's egress IPs, a NAT) keep working;
- *  - from `lockoutFailures` (default 50) on, the address is refused with 429 + Retry-After (end of the
- *    window) BEFORE any password work, so a flood of guesses cannot burn scrypt CPU; a header that already
- *    verified (the authenticator's success cache) still passes.
+ *  - from `lockoutFailures` (default 50) failures of one user name from one address, that name is refused
+ *    from that address with 429 + Retry-After (end of the window) BEFORE any password work, and from 20
+ *    times as many failures (any names) the whole address is, so a flood of guesses cannot burn scrypt
+ *    CPU; other names from a shared address (Salesforce's egress IPs, a NAT) keep working below that, and
+ *    a header that already verified (the authenticator's success cache) always passes.
  * A missing header is not a failure (clients first ask without credentials, then answer the challenge).
  */
 
@@ -61,11 +63,11 @@ export class FailureThrottle {
     return this.live(addr, now.getTime())?.count ?? 0;
   }
 
-  /** Before verifying: is this address locked out? */
-  check(addr: string, now: Date): ThrottleDecision {
+  /** Before verifying: is this key (an address, or an address and user name) locked out? */
+  check(addr: string, now: Date, lockoutFailures = this.lockoutFailures): ThrottleDecision {
     const nowMs = now.getTime();
     const s = this.live(addr, nowMs);
-    if (s === undefined || s.count < this.lockoutFailures) return { kind: 'allow' };
+    if (s === undefined || s.count < lockoutFailures) return { kind: 'allow' };
     return { kind: 'refuse', retryAfterSeconds: Math.max(1, Math.ceil((s.startMs + this.windowMs - nowMs) / 1000)), failures: s.count };
   }
 

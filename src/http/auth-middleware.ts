@@ -2,8 +2,9 @@
  * Koa middleware that authenticates every request with HTTP Basic and sets `ctx.state.user` (AuthUser).
  * With `auth.open` everyone is the all-access 'anonymous'. Otherwise a missing, wrong or expired credential
  * is a 401 carrying the `WWW-Authenticate` challenge. Failed attempts are throttled per client address
- * (src/auth/failure-throttle.ts): failed answers are held back up to 2 s, and an address with too many
- * failures is refused with 429 before any password work. Entity-set permissions are the handlers' business
+ * (src/auth/failure-throttle.ts): failed answers are held back up to 2 s, and a user name (or, with 20
+ * times as many failures, a whole address) with too many failures is refused with 429 before any
+ * password work. Entity-set permissions are the handlers' business
  * (user.canRead / canWrite). Logs never carry the password or the header.
  */
 import type { Context, Middleware } from 'koa';
@@ -13,6 +14,7 @@ import { logEvent, type Logger } from '../log.js';
 import { createAuthenticator, type Authenticator, type AuthFailureReason } from '../auth/authenticate.js';
 import { FailureThrottle, type FailureThrottleOptions } from '../auth/failure-throttle.js';
 import { anonymousUser } from '../auth/user.js';
+import { parseBasic } from '../auth/basic.js';
 
 export interface AuthMiddlewareOptions {
   readonly auth: Config['auth'];
@@ -34,6 +36,9 @@ const MESSAGES = {
   wrong_password: 'Invalid credentials',
   expired: 'Credential expired',
 } as const satisfies Record<AuthFailureReason, string>;
+
+/** An address is locked out, whatever the user names, at this many times the per-name lockout. */
+const ADDRESS_LOCKOUT_FACTOR = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -70,7 +75,11 @@ export function authMiddleware(opts: AuthMiddlewareOptions): Middleware {
       return;
     }
     const ip = ctx.ip;
-    const decision = throttle.check(ip, t);
+    // Locked out: this user name from this address, or (20 times the failures, any names) the address.
+    const parsed = parseBasic(header);
+    const credentialKey = `${ip}\u0000${parsed.ok ? parsed.name : ''}`;
+    let decision = throttle.check(credentialKey, t);
+    if (decision.kind === 'allow') decision = throttle.check(ip, t, throttle.lockoutFailures * ADDRESS_LOCKOUT_FACTOR);
     if (decision.kind === 'refuse') {
       logEvent(logger, 'warn', 'auth.throttled', { ip, failures: decision.failures, retryAfter: decision.retryAfterSeconds, requestId: requestId(ctx) });
       throw new ODataError('TooManyRequests', 'Too many failed authentication attempts from this address; retry later', {
@@ -88,6 +97,7 @@ export function authMiddleware(opts: AuthMiddlewareOptions): Middleware {
       logEvent(logger, 'debug', 'auth.failed', fields);
     } else {
       const delayMs = throttle.recordFailure(ip, t);
+      throttle.recordFailure(credentialKey, t);
       logEvent(logger, 'warn', result.reason === 'expired' ? 'auth.expired' : 'auth.failed', delayMs > 0 ? { ...fields, delayMs } : fields);
       if (delayMs > 0) await sleep(delayMs);
     }
