@@ -246,6 +246,14 @@ describe('reading', () => {
     assert.equal(full['@odata.type'], '#PG.composite');
     const view = await json(await srv.get('items_view(1)'));
     assert.equal(view['label'], 'héllo "wörld" \'quoted\'');
+    // full metadata names the type of each property whose JSON value does not tell it (JSON Format 4.5.3)
+    const typed = await json(await srv.get('alltypes(1)?$select=id,c_bigint,c_text,c_date&$format=application/json;odata.metadata=full'));
+    assert.equal(typed['c_bigint@odata.type'], '#Int64');
+    assert.equal(typed['c_date@odata.type'], '#Date');
+    assert.equal(typed['c_text@odata.type'], undefined);
+    assert.equal(typed['id@odata.type'], undefined, 'Int32 is what a JSON integer is taken for');
+    const typedPage = (await json(await srv.get('alltypes?$top=1&$format=application/json;odata.metadata=full')))['value'] as Record<string, unknown>[];
+    assert.equal(typedPage[0]!['c_uuid@odata.type'], '#Guid');
     // a read-only set's entities carry a read link, not an edit link (JSON Format 4.5.8, 4.5.9)
     const viewFull = await json(await srv.get('items_view(1)?$format=application/json;odata.metadata=full'));
     assert.equal(viewFull['@odata.readLink'], 'items_view(1)');

@@ -6,6 +6,7 @@
  */
 import type { Column, EntitySet } from '../catalog/types.js';
 import type { FormatOptions } from '../plan/read.js';
+import { parse as parseLossless, stringify } from 'lossless-json';
 
 export interface Urls {
   /** absolute service root, ending with '/' */
@@ -110,6 +111,25 @@ export function collectionBody(p: CollectionParts): Buffer {
   }
   buf.write(tail, at, 'utf8');
   return buf;
+}
+
+/** Edm types a JSON value does not tell (JSON Format 4.5.3): full metadata names them per property. */
+const UNTOLD = new Set(['Edm.Int16', 'Edm.Int64', 'Edm.Decimal', 'Edm.Single', 'Edm.Guid', 'Edm.Date', 'Edm.DateTimeOffset', 'Edm.TimeOfDay', 'Edm.Binary', 'Edm.Duration']);
+
+/**
+ * Full metadata "includes all control information explicitly" (JSON Format 3.1.2): each property whose
+ * type its JSON value does not tell gets `name@odata.type` (`#Int64`, `#DateTimeOffset`...) before it.
+ */
+export function withPropertyTypes(set: EntitySet, entity: string): string {
+  if (!set.columns.some((c) => UNTOLD.has(c.edm))) return entity;
+  const o = parseLossless(entity) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const col = set.columnsByName.get(k);
+    if (col && UNTOLD.has(col.edm)) out[`${k}@odata.type`] = `#${col.edm.slice(4)}`;
+    out[k] = v;
+  }
+  return stringify(out) ?? entity;
 }
 
 export function entityJson(context: string, metadata: FormatOptions['metadata'], entity: string, control: string): string {

@@ -7,7 +7,7 @@ import { parse as parseLossless } from 'lossless-json';
 import type { Catalog, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
-import { collectionBody, contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl } from '../format/json.js';
+import { collectionBody, contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl, withPropertyTypes } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import type { QueryOptions, RawQuery } from '../odata/query-options.js';
 import { queryOptions } from './query-cache.js';
@@ -104,7 +104,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       ctx.body = entityJson(
         contextUrl(urls, `${selectFragment(set, select, explicit)}/$entity`),
         f.metadata,
-        row[0] as string,
+        f.metadata === 'full' ? withPropertyTypes(set, row[0] as string) : (row[0] as string),
         entityControl(set, catalog.namespace, f, urls, keyTexts, etag, explicit && selectOmitsKey(set, select)),
       );
       return;
@@ -191,7 +191,8 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
       : (row: unknown[]): string => {
           const keyTexts = q.keyCount > 0 ? (row.slice(keyStart, keyStart + q.keyCount) as string[]) : undefined;
           const etag = q.etagColumn ? (row[base + 1] as string) : undefined;
-          return withControl(row[base] as string, entityControl(set, namespace, f, urls, keyTexts, etag, true));
+          const entity = f.metadata === 'full' ? withPropertyTypes(set, row[base] as string) : (row[base] as string);
+          return withControl(entity, entityControl(set, namespace, f, urls, keyTexts, etag, true));
         };
     page = rowPage(rows, base, pageRows, keyStart + q.keyCount, q.orderCount, limitBytes, render);
   }

@@ -10,7 +10,7 @@ import type { Catalog, Column, EntitySet } from '../catalog/types.js';
 import { stringify } from 'lossless-json';
 import type { ArrayQueryable } from '../db/pool.js';
 import { ODataError } from '../errors/odata-error.js';
-import { contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls } from '../format/json.js';
+import { contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls, withPropertyTypes } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import type { RawQuery } from '../odata/query-options.js';
 import { queryOptions } from './query-cache.js';
@@ -153,11 +153,12 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
   const keyTexts = row.slice(2, 2 + set.key.length) as string[];
   const id = entityId(set, keyTexts);
   const headers: Record<string, string> = {};
+  const full = (entity: string): string => (f.metadata === 'full' ? withPropertyTypes(set, entity) : entity);
   const representation = (): string =>
     entityJson(
       contextUrl(urls, `${explicit ? selectFragment(set, select, true) : set.name}/$entity`),
       f.metadata,
-      explicit ? projected(row[0] as string, select) : (row[0] as string),
+      full(explicit ? projected(row[0] as string, select) : (row[0] as string)),
       entityControl(set, catalog.namespace, f, urls, keyTexts, etag, explicit && selectOmitsKey(set, select)),
     );
 
