@@ -59,6 +59,11 @@ describe('validateBody', () => {
     assert.deepEqual(details('create', '{"qty":1}'), [['name', 'InvalidBody']]);
     assert.deepEqual(details('update', '{"@odata.type":"#Other.item"}'), [['@odata.type', 'InvalidBody']]);
   });
+  it('refuses an unpaired surrogate (no UTF-8 form), accepts a pair', () => {
+    assert.deepEqual(details('create', '{"name":"a\\ud800b"}'), [['name', 'InvalidBody']]);
+    assert.deepEqual(details('update', '{"name":"\\udc00"}'), [['name', 'InvalidBody']]);
+    assert.equal(validateBody(set, 'update', body('{"name":"\\ud83d\\ude00"}'), 'NS').length, 1);
+  });
   it('counts MaxLength in characters, not bytes or UTF-16 units', () => {
     assert.equal(validateBody(set, 'update', body('{"name":"\u00e9\u00e9\u00e9\u00e9\u00e9"}'), 'NS').length, 1);
     assert.equal(validateBody(set, 'update', body('{"name":"\ud83d\ude00\ud83d\ude00\ud83d\ude00\ud83d\ude00\ud83d\ude00"}'), 'NS').length, 1);

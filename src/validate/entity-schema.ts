@@ -212,6 +212,8 @@ function paramValue(col: Column, v: unknown): string | Buffer | null {
  * sent properties that are written (see `writable`) in column order; throws one 400 listing every
  * offending property.
  */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** At most this many `details` in one error (one per offending property). */
 const MAX_DETAILS = 100;
 
@@ -231,6 +233,12 @@ export function validateBody(set: EntitySet, mode: WriteMode, body: Record<strin
       ...(names.length === 1 ? { target: names[0]! } : {}),
       details,
     });
+  }
+  // A lone UTF-16 surrogate (\ud800 escaped in the JSON) has no UTF-8 form: PostgreSQL would store U+FFFD.
+  const broken = set.columns.filter((c) => writable(c, mode) && typeof body[c.name] === 'string' && LONE_SURROGATE.test(body[c.name] as string));
+  if (broken.length > 0) {
+    const details = broken.map((c) => ({ code: 'InvalidBody' as const, message: `Property ${c.name} holds an unpaired UTF-16 surrogate, which is not a character.`, target: c.name }));
+    throw new ODataError('InvalidBody', `The request body is invalid: ${broken.map((c) => c.name).join(', ')}.`, { ...(broken.length === 1 ? { target: broken[0]!.name } : {}), details });
   }
   const out: BodyValue[] = [];
   for (const col of set.columns) {
