@@ -127,7 +127,9 @@ describe('$metadata', () => {
       assert.deepEqual(ns['alltypes']['c_numeric'], { $Type: 'Edm.Decimal', $Nullable: true, $Precision: 38, $Scale: 10 });
       assert.equal(ns['alltypes']['c_numeric_free']['$Scale'], 'variable');
       assert.equal(ns['Container']['items_view']['@Capabilities.InsertRestrictions'].Insertable, false);
+      assert.equal(ns['Container']['@Core.ODataVersions'], '4.0 4.01', 'the versions the service speaks (Protocol 12.2.1)');
     }
+    assert.match(await (await srv.get('$metadata')).text(), /<Annotation Term="Core.ODataVersions" String="4.0 4.01"\/><\/EntityContainer>/);
   });
 
   it('serves the service document', async () => {

@@ -8,6 +8,9 @@
 import type { Catalog, Column, EntitySet } from '../catalog/types.js';
 
 const CORE = 'https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml';
+/** The protocol versions the service speaks (Protocol 12.2.1: a 4.01 service SHOULD say so). */
+const ODATA_VERSIONS = '4.0 4.01';
+const VERSIONS_XML = `<Annotation Term="Core.ODataVersions" String="${ODATA_VERSIONS}"/>`;
 const CAPABILITIES = 'https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Capabilities.V1.xml';
 
 export interface CsdlOptions {
@@ -74,7 +77,7 @@ export function csdlXml(catalog: Catalog, sets: readonly EntitySet[], opts: Csdl
     '<edmx:DataServices>' +
     `<Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="${xml(ns)}">` +
     types.join('') +
-    `<EntityContainer Name="${xml(catalog.containerName)}">${entitySets.join('')}</EntityContainer>` +
+    `<EntityContainer Name="${xml(catalog.containerName)}">${entitySets.join('')}${VERSIONS_XML}</EntityContainer>` +
     '</Schema></edmx:DataServices></edmx:Edmx>'
   );
 }
@@ -113,6 +116,7 @@ export function csdlJson(catalog: Catalog, sets: readonly EntitySet[], opts: Csd
     } else if (s.versionColumn) es['@Core.OptimisticConcurrency'] = [s.versionColumn.name];
     container[s.name] = es;
   }
+  container['@Core.ODataVersions'] = ODATA_VERSIONS;
   schema[catalog.containerName] = container;
   const doc = {
     $Version: '4.0',
