@@ -558,6 +558,7 @@ describe('writing one property (OData 11.4.9)', () => {
     const cases: [string, string, unknown, number, string][] = [
       ['PUT', 'plain(50)/n', { value: 'x' }, 400, 'InvalidBody'],
       ['PUT', 'plain(50)/n', { v: 1 }, 400, 'InvalidBody'],
+      ['PUT', 'plain(50)/n', { value: 1, other: 2 }, 400, 'InvalidBody'],
       ['PUT', 'plain(50)/n/$value', 'not a number', 400, 'InvalidBody'],
       ['PUT', 'plain(50)/nope', { value: 1 }, 404, 'PropertyNotFound'],
       ['PUT', 'plain(50)/id', { value: 51 }, 400, 'ReadOnlyProperty'],

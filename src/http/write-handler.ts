@@ -250,8 +250,9 @@ function propertyValue(col: Column, raw: boolean, input: WriteInput): unknown {
     return text;
   }
   const body = parseEntityBody(text, input.header('content-type'));
-  if (!Object.prototype.hasOwnProperty.call(body, 'value')) {
-    throw new ODataError('InvalidBody', `Send the new value of ${col.name} as {"value": ...}.`, { target: col.name });
+  const extra = Object.keys(body).find((k) => k !== 'value' && !k.includes('@'));
+  if (!Object.prototype.hasOwnProperty.call(body, 'value') || extra !== undefined) {
+    throw new ODataError('InvalidBody', `Send the new value of ${col.name} as {"value": ...}${extra !== undefined ? `, without "${extra.slice(0, 64)}"` : ''}.`, { target: col.name });
   }
   return body['value'];
 }
