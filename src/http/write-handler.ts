@@ -2,8 +2,9 @@
  * The write path: POST (create), PATCH (update), PUT (replace), DELETE, and $batch (batch.ts). The core,
  * executeWrite, works on plain inputs (headers, body text) and a connection or transaction, and returns
  * an outcome (status, headers, body), so $batch runs the very same code inside a change set's
- * transaction. Order of checks: resource and method (404/405), permission (403), preconditions (428),
- * media type and body (415/400), then one SQL statement that writes, checks If-Match and returns the row.
+ * transaction. Order of checks: resource and method (404/405), permission (403), preconditions (428;
+ * after the body for PATCH/PUT, whose 4.01 @odata.etag counts), media type and body (415/400), then one SQL
+ * statement that writes, checks If-Match / If-None-Match and returns the row.
  */
 import type { Context } from 'koa';
 import type { Catalog, Column, EntitySet } from '../catalog/types.js';
@@ -143,8 +144,12 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
     const exists = conditional(plan.conditions) && (await db.queryArrays(e.text, e.values)).length > 0;
     if (exists) {
       const c = plan.conditions;
-      const why = c.ifNoneMatch === undefined ? 'its ETag does not match If-Match' : c.ifNoneMatch === 'any' ? 'it exists and If-None-Match is *' : 'its ETag matches If-None-Match (or does not match If-Match)';
-      throw new ODataError('PreconditionFailed', `The ${set.name} entity was not changed: ${why}.`);
+      const failed = [
+        ...(c.ifMatch !== undefined && c.ifMatch !== 'any' ? ['If-Match'] : []),
+        ...(c.bodyEtag !== undefined ? ['the @odata.etag of the body'] : []),
+        ...(c.ifNoneMatch !== undefined ? ['If-None-Match'] : []),
+      ];
+      throw new ODataError('PreconditionFailed', `The ${set.name} entity was not changed: its ETag does not satisfy ${failed.join(' and ')}.`);
     }
     throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
   }
