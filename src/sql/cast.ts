@@ -9,7 +9,8 @@
 import type { EdmType } from '../catalog/types.js';
 import { isInteger } from '../plan/typed-expr.js';
 
-const PG = {
+/** The PostgreSQL type of each Edm type: parameters are cast to it, and cast() targets it. */
+export const PARAM_CAST = {
   'Edm.Int16': 'int2',
   'Edm.Int32': 'int4',
   'Edm.Int64': 'int8',
@@ -54,8 +55,8 @@ const NUMERIC: readonly EdmType[] = ['Edm.Int16', 'Edm.Int32', 'Edm.Int64', 'Edm
 /** The value of `v` within the target's range, else null (a number that does not fit fails the cast). */
 function inRange(v: string, to: EdmType): string {
   const r = RANGE[to];
-  if (!r) return `(${v})::${PG[to]}`;
-  return `(CASE WHEN (${v})::numeric BETWEEN ${r[0]} AND ${r[1]} THEN (${v})::${PG[to]} END)`;
+  if (!r) return `(${v})::${PARAM_CAST[to]}`;
+  return `(CASE WHEN (${v})::numeric BETWEEN ${r[0]} AND ${r[1]} THEN (${v})::${PARAM_CAST[to]} END)`;
 }
 
 /** SQL for cast(v, to) of a value of type `from`: null where OData's cast fails or is not defined. */
@@ -66,11 +67,11 @@ export function castSql(v: string, from: EdmType, to: EdmType): string {
     const form = TEXT_FORM[to];
     if (to === 'Edm.Single' || to === 'Edm.Double') {
       // INF, -INF and NaN are literals of these types
-      const special = `WHEN btrim(${v}) = 'INF' THEN 'Infinity'::${PG[to]} WHEN btrim(${v}) = '-INF' THEN '-Infinity'::${PG[to]} WHEN btrim(${v}) = 'NaN' THEN 'NaN'::${PG[to]}`;
+      const special = `WHEN btrim(${v}) = 'INF' THEN 'Infinity'::${PARAM_CAST[to]} WHEN btrim(${v}) = '-INF' THEN '-Infinity'::${PARAM_CAST[to]} WHEN btrim(${v}) = 'NaN' THEN 'NaN'::${PARAM_CAST[to]}`;
       return `(CASE WHEN ${v} ~ '${form}' THEN ${inRange(v, to)} ${special} END)`;
     }
-    if (form === undefined) return `NULL::${PG[to]}`; // Binary and Duration from text: not evaluated here
-    const value = RANGE[to] ? inRange(`btrim(${v})`, to) : `(${v})::${PG[to]}`;
+    if (form === undefined) return `NULL::${PARAM_CAST[to]}`; // Binary and Duration from text: not evaluated here
+    const value = RANGE[to] ? inRange(`btrim(${v})`, to) : `(${v})::${PARAM_CAST[to]}`;
     return `(CASE WHEN ${v} ~ '${form}' THEN ${value} END)`;
   }
   if (NUMERIC.includes(from) && NUMERIC.includes(to)) {
@@ -79,11 +80,11 @@ export function castSql(v: string, from: EdmType, to: EdmType): string {
     return finite ? `(CASE WHEN ${v} NOT IN ('NaN', 'Infinity', '-Infinity') THEN ${inRange(v, to)} END)` : inRange(v, to);
   }
   if (from === 'Edm.Date' && to === 'Edm.DateTimeOffset') return `(${v})::timestamp at time zone 'UTC'`;
-  if (from === 'Edm.DateTimeOffset' && (to === 'Edm.Date' || to === 'Edm.TimeOfDay')) return `(${v} at time zone 'UTC')::${PG[to]}`;
-  return `NULL::${PG[to]}`;
+  if (from === 'Edm.DateTimeOffset' && (to === 'Edm.Date' || to === 'Edm.TimeOfDay')) return `(${v} at time zone 'UTC')::${PARAM_CAST[to]}`;
+  return `NULL::${PARAM_CAST[to]}`;
 }
 
 /** Can a value of `from` be cast to `to` at all (isof's answer for a non-null value may then vary)? */
 export function castDefined(from: EdmType, to: EdmType): boolean {
-  return castSql('v', from, to) !== `NULL::${PG[to]}`;
+  return castSql('v', from, to) !== `NULL::${PARAM_CAST[to]}`;
 }

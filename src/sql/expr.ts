@@ -13,30 +13,15 @@ import type { FunctionName } from '../odata/filter-parser.js';
 import type { ArithOp, CompareOp, ConstValue, TypedExpr, TypedOrderItem, TypedSearch } from '../plan/typed-expr.js';
 import { isInteger } from '../plan/typed-expr.js';
 import { durationToInterval } from '../validate/edm-formats.js';
-import { castSql } from './cast.js';
+import { castSql, PARAM_CAST } from './cast.js';
 
 export interface SqlContext {
   readonly alias: string;
   readonly params: unknown[];
 }
 
-/** The PostgreSQL type each Edm type's parameters are cast to. */
-export const PARAM_CAST = {
-  'Edm.Int16': 'int2',
-  'Edm.Int32': 'int4',
-  'Edm.Int64': 'int8',
-  'Edm.Decimal': 'numeric',
-  'Edm.Single': 'float4',
-  'Edm.Double': 'float8',
-  'Edm.Boolean': 'bool',
-  'Edm.String': 'text',
-  'Edm.Guid': 'uuid',
-  'Edm.Date': 'date',
-  'Edm.DateTimeOffset': 'timestamptz',
-  'Edm.TimeOfDay': 'time',
-  'Edm.Binary': 'bytea',
-  'Edm.Duration': 'interval',
-} as const satisfies Record<EdmType, string>;
+/** The PostgreSQL type each Edm type's parameters are cast to (defined beside the cast rules). */
+export { PARAM_CAST };
 
 const COMPARE_SQL = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const satisfies Record<CompareOp, string>;
 const ARITH_SQL = { add: '+', sub: '-', mul: '*', div: '/', divby: '/', mod: '%' } as const satisfies Record<ArithOp, string>;
