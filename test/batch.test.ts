@@ -122,6 +122,9 @@ describe('multipart $batch', () => {
     const r2 = await postBatch(body.replace('"bb"', '"bbb"'));
     assert.deepEqual(statuses(await r2.text()), [404]);
     assert.equal((await db.query('select name from item where id = 2'))[0]!['name'], 'bb');
+    const r3 = await postBatch(body.replace('"bb"', '"b4"'), { Prefer: 'continue-on-error' });
+    assert.equal(r3.headers.get('preference-applied'), 'continue-on-error', "the 4.01 name is echoed as the client sent it");
+    assert.deepEqual(statuses(await r3.text()), [404, 204, 404]);
   });
 
   it('inner requests get the same answers as standalone ones (405 on a view, 404 unknown set)', async () => {

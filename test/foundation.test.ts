@@ -253,7 +253,7 @@ describe('reading', () => {
     assert.equal(typed['c_bigint@odata.type'], '#Int64');
     assert.equal(typed['c_date@odata.type'], '#Date');
     assert.equal(typed['c_text@odata.type'], undefined);
-    assert.equal(typed['id@odata.type'], undefined, 'Int32 is what a JSON integer is taken for');
+    assert.equal(typed['id@odata.type'], '#Int32', 'numbers other than Double name their type');
     const typedPage = (await json(await srv.get('alltypes?$top=1&$format=application/json;odata.metadata=full')))['value'] as Record<string, unknown>[];
     assert.equal(typedPage[0]!['c_uuid@odata.type'], '#Guid');
     // a read-only set's entities carry a read link, not an edit link (JSON Format 4.5.8, 4.5.9)
@@ -306,6 +306,9 @@ describe('reading', () => {
     assert.equal(nb['@odata.count'], 250);
     assert.ok(nb['@odata.nextLink']);
     assert.ok(!('@odata.etag' in nb['value'][0]));
+    const doc = await json(await srv.get('', { Accept: 'application/json;odata.metadata=none' }));
+    assert.ok(!('@odata.context' in doc), 'the service document has no context URL either');
+    assert.ok(Array.isArray(doc['value']));
   });
 
   it('labels every response of a kind alike, request after request, and tells Accept headers apart (both are remembered)', async () => {

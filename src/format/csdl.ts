@@ -130,9 +130,10 @@ export function csdlJson(catalog: Catalog, sets: readonly EntitySet[], opts: Csd
   return JSON.stringify(doc);
 }
 
-export function serviceDocument(contextUrl: string, sets: readonly EntitySet[]): string {
+/** The service document; without a context URL under metadata=none (JSON Format 4.6.1). */
+export function serviceDocument(contextUrl: string | undefined, sets: readonly EntitySet[]): string {
   return JSON.stringify({
-    '@odata.context': contextUrl,
+    ...(contextUrl !== undefined ? { '@odata.context': contextUrl } : {}),
     value: sets.map((s) => ({ name: s.name, kind: 'EntitySet', url: s.name })),
   });
 }

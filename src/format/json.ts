@@ -113,20 +113,21 @@ export function collectionBody(p: CollectionParts): Buffer {
   return buf;
 }
 
-/** Edm types a JSON value does not tell (JSON Format 4.5.3): full metadata names them per property. */
-const UNTOLD = new Set(['Edm.Int16', 'Edm.Int64', 'Edm.Decimal', 'Edm.Single', 'Edm.Guid', 'Edm.Date', 'Edm.DateTimeOffset', 'Edm.TimeOfDay', 'Edm.Binary', 'Edm.Duration']);
+/** Edm types a JSON value does not tell (JSON Format 4.6.3: numbers other than Double, and strings of other types). */
+const UNTOLD = new Set(['Edm.Int16', 'Edm.Int32', 'Edm.Int64', 'Edm.Decimal', 'Edm.Single', 'Edm.Guid', 'Edm.Date', 'Edm.DateTimeOffset', 'Edm.TimeOfDay', 'Edm.Binary', 'Edm.Duration']);
 
 /**
  * Full metadata "includes all control information explicitly" (JSON Format 3.1.2): each property whose
  * type its JSON value does not tell gets `name@odata.type` (`#Int64`, `#DateTimeOffset`...) before it.
  */
 export function withPropertyTypes(set: EntitySet, entity: string): string {
-  if (!set.columns.some((c) => UNTOLD.has(c.edm))) return entity;
+  if (!set.columns.some((c) => UNTOLD.has(c.edm) || c.edm === 'Edm.Double')) return entity;
   const o = parseLossless(entity) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     const col = set.columnsByName.get(k);
-    if (col && UNTOLD.has(col.edm)) out[`${k}@odata.type`] = `#${col.edm.slice(4)}`;
+    // numbers other than Double, and Double's INF/-INF/NaN (written as strings), name their type
+    if (col && (UNTOLD.has(col.edm) || (col.edm === 'Edm.Double' && typeof v === 'string'))) out[`${k}@odata.type`] = `#${col.edm.slice(4)}`;
     out[k] = v;
   }
   return stringify(out) ?? entity;

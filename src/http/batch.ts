@@ -83,7 +83,9 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
   }
   const text = utf8Text(await readBody(ctx, deps.config.server.maxBodyBytes));
   const prefer = parsePrefer(ctx.get('Prefer'));
-  const coe = prefer.get('odata.continue-on-error') ?? prefer.get('continue-on-error');
+  // 4.0 names it odata.continue-on-error, 4.01 continue-on-error: Preference-Applied echoes the client's name
+  const coeName = prefer.has('continue-on-error') ? 'continue-on-error' : 'odata.continue-on-error';
+  const coe = prefer.get(coeName);
   const continueOnError = coe !== undefined && coe.toLowerCase() !== 'false';
   const max = deps.config.batch.maxRequests;
   // Over the cap: 400. Else each inner request is charged to the client's rate limit like a request of
@@ -94,7 +96,7 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
     await chargeMore(ctx, n - 1);
   };
   const runner = new BatchRunner(ctx, deps, req, executeWrite);
-  if (continueOnError) ctx.set('Preference-Applied', 'odata.continue-on-error');
+  if (continueOnError) ctx.set('Preference-Applied', coeName);
 
   if (mt === 'multipart/mixed') {
     const boundary = boundaryOf(ct);

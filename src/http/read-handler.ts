@@ -50,7 +50,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       const opts = queryOptions(raw, 'serviceDocument');
       const f = negotiate(accept, opts.format, ['json']);
       setType(ctx, jsonContentType(f));
-      ctx.body = serviceDocument(`${urls.root}$metadata`, visibleSets(catalog, user));
+      ctx.body = serviceDocument(f.metadata === 'none' ? undefined : `${urls.root}$metadata`, visibleSets(catalog, user));
       return;
     }
     case 'metadata': {
