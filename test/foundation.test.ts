@@ -130,6 +130,13 @@ describe('$metadata', () => {
       assert.equal(ns['Container']['@Core.ODataVersions'], '4.0 4.01', 'the versions the service speaks (Protocol 12.2.1)');
     }
     assert.match(await (await srv.get('$metadata')).text(), /<Annotation Term="Core.ODataVersions" String="4.0 4.01"\/><\/EntityContainer>/);
+    // CSDL JSON is 4.01: a 4.0 client gets CSDL XML even when it accepts JSON (SAP SDK, Power Query)
+    for (const res of [await srv.get('$metadata', { Accept: 'application/json', 'OData-MaxVersion': '4.0' }), await srv.get('$metadata?$format=json', { 'OData-MaxVersion': '4.0' })]) {
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('odata-version'), '4.0');
+      assert.match(res.headers.get('content-type') ?? '', /^application\/xml/);
+      assert.match(await res.text(), /^<\?xml /);
+    }
   });
 
   it('serves the service document', async () => {

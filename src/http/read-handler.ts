@@ -19,7 +19,7 @@ import { AGG_SEPARATOR, collectionSql, countSql, entitySql, propertySql } from '
 import type { AppDeps } from './context.js';
 import { Memo, optionsKey } from '../sql/memo.js';
 import { findSet, visibleSets } from './context.js';
-import { jsonContentType, negotiate, parsePrefer } from './negotiate.js';
+import { jsonContentType, negotiate, parsePrefer, responseVersion } from './negotiate.js';
 import { setHeader, setType } from './middleware.js';
 import type { AuthUser } from '../auth/user.js';
 
@@ -56,11 +56,14 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
     case 'metadata': {
       const opts = queryOptions(raw, 'metadata');
       const f = negotiate(accept, opts.format, ['xml', 'json']);
+      // CSDL JSON is OData 4.01: a client that speaks only 4.0 (OData-MaxVersion: 4.0) gets CSDL XML,
+      // whatever it accepts, since its metadata reader knows no other form
+      const json = f.produced === 'json' && responseVersion(ctx.headers) !== '4.0';
       const sets = visibleSets(catalog, user);
-      const key = `${f.produced}:${sets.map((s) => s.name).join(',')}`;
+      const key = `${json ? 'json' : 'xml'}:${sets.map((s) => s.name).join(',')}`;
       const csdlOpts = deps.config.naming === 'heroku' ? { textMaxLength: 32000 } : {};
-      ctx.body = cachedMetadata(catalog, key, () => (f.produced === 'json' ? csdlJson(catalog, sets, csdlOpts) : csdlXml(catalog, sets, csdlOpts)));
-      setType(ctx, f.produced === 'json' ? 'application/json' : 'application/xml');
+      ctx.body = cachedMetadata(catalog, key, () => (json ? csdlJson(catalog, sets, csdlOpts) : csdlXml(catalog, sets, csdlOpts)));
+      setType(ctx, json ? 'application/json' : 'application/xml');
       return;
     }
     case 'collection':
