@@ -306,7 +306,7 @@ describe('SQL injection payloads in every position', () => {
     const all = await raw('GET', 'canary?$select=*', { Accept: 'application/json;odata.metadata=full' });
     assert.equal(all.status, 200);
     for (const row of (JSON.parse(all.body) as { value: Record<string, unknown>[] }).value) {
-      assert.deepEqual(Object.keys(row).filter((k) => !k.startsWith('@')).sort(), ['id', 'name', 'note']);
+      assert.deepEqual(Object.keys(row).filter((k) => !k.includes('@')).sort(), ['id', 'name', 'note']);
     }
     for (const p of ['$metadata', '$metadata?$format=json', '']) {
       const m = await raw('GET', p);
