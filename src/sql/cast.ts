@@ -83,8 +83,3 @@ export function castSql(v: string, from: EdmType, to: EdmType): string {
   if (from === 'Edm.DateTimeOffset' && (to === 'Edm.Date' || to === 'Edm.TimeOfDay')) return `(${v} at time zone 'UTC')::${PARAM_CAST[to]}`;
   return `NULL::${PARAM_CAST[to]}`;
 }
-
-/** Can a value of `from` be cast to `to` at all (isof's answer for a non-null value may then vary)? */
-export function castDefined(from: EdmType, to: EdmType): boolean {
-  return castSql('v', from, to) !== `NULL::${PARAM_CAST[to]}`;
-}
