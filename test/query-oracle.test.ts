@@ -120,6 +120,11 @@ const FILTERS: readonly (readonly [string, string, string?])[] = [
   ["not (s eq 'alpha')", "s is distinct from 'alpha'"],
   ["not(s eq 'alpha')", "s is distinct from 'alpha'"],
   ['not (i gt 10)', 'not coalesce(i > 10, false)'],
+  // in binds tighter than not (URL Conventions 5.1.1.15: in is a primary operator)
+  ['not f in (true)', 'f is distinct from true'],
+  ['not f in (false)', 'f is distinct from false'],
+  ["not s in ('alpha','Beta')", "s is null or s not in ('alpha', 'Beta')"],
+  ['not i in (7,8) and i gt 0', 'i not in (7, 8) and i > 0'],
   ['not not (i gt 10)', 'i > 10'],
   ['not (not (not (i gt 10)))', 'not coalesce(i > 10, false)'],
   ['not (f eq true)', 'f is not true'],
@@ -168,6 +173,16 @@ const FILTERS: readonly (readonly [string, string, string?])[] = [
   ["-du lt duration'-P1D'", "-du < interval '-1 day'"],
   ["du gt duration'-PT1H30.5S'", "du > interval '-1 hour -30.5 seconds'"],
   ["du in (duration'-P1D',duration'P1DT1H15M')", "du in (interval '-1 day', interval '1 day 1 hour 15 minutes')"],
+  // ABNF quoted strings are case-insensitive: T, Z and the duration letters in lower case
+  ["ts eq 2021-03-06t10:06:08.375z", "ts = '2021-03-06T10:06:08.375Z'"],
+  ["ts ge 2021-03-06t10:06:08Z", "ts >= '2021-03-06T10:06:08Z'"],
+  ["du eq duration'p1dt1h15m'", "du = interval '1 day 1 hour 15 minutes'"],
+  // cast to Edm.String gives the payload's literal form (5.1.1.10.1)
+  ["cast(ts,Edm.String) eq '2021-03-06T10:06:08.375+00:00'", "ts = '2021-03-06T10:06:08.375Z'"],
+  ["cast(du,Edm.String) eq 'PT25H15M'", "du = interval '25 hours 15 minutes'"],
+  ["cast(d,Edm.String) eq '-23.375'", 'd = -23.375'],
+  ["cast(bin,Edm.String) eq 'AL8='", "bin = '\\x00bf'"],
+  ["cast(dt,Edm.String) eq '2020-01-18'", "dt = '2020-01-18'"],
   // string functions
   ["contains(s,'lph')", "s like '%lph%'"],
   ["contains(s,'lph') eq true", "s like '%lph%'"],
@@ -526,6 +541,14 @@ describe('$search against LIKE on the searchable columns', () => {
     ['alpha OR Beta zz', `${s('alpha')} or (${s('Beta')} and ${s('zz')})`],
     ['(alpha OR Beta) zz', `(${s('alpha')} or ${s('Beta')}) and ${s('zz')}`],
     ['NOT (alpha OR sad)', `not (${s('alpha')} or ${s('sad')})`],
+    // AND, OR and NOT are words where no term follows them (ABNF test cases)
+    ['AND', s('AND')],
+    ['OR', s('OR')],
+    ['NOT', s('NOT')],
+    ['NOT NOT', `not ${s('NOT')}`],
+    ['AND OR', `${s('AND')} and ${s('OR')}`],
+    ['alpha OR', `${s('alpha')} and ${s('OR')}`],
+    ['AND OR NOT', `${s('AND')} or ${s('NOT')}`],
     ['"delta 3"', s('delta 3')],
     ['Ünïcode', s('Ünïcode')],
     ['nothing-here', 'false'],

@@ -1,6 +1,6 @@
 // The floor: node:http + pg, no framework, one hand-written SQL statement per benchmark URL, JSON built
 // by PostgreSQL. It understands exactly the benchmark's URLs and nothing else (404 for the rest).
-// Env: PORT, DATABASE_URL, FLOOR_POOL (default 10).
+// Env: PORT, DATABASE_URL, FLOOR_POOL (default 10), FLOOR_W2 (see W2_SQL).
 import http from 'node:http';
 import pg from 'pg';
 
@@ -51,10 +51,19 @@ function maxPageSize(req) {
   return m ? Math.min(Number(m[1]), PAGE) : PAGE;
 }
 
+// W2 as hand-written: ORDER BY name (nulls last, ties in whatever order the plan gives). With
+// FLOOR_W2=odata, the answer OData asks for, as ours computes it: null names first, ties by the key, in
+// two index-friendly branches (see bench/README.md, "W2 and OData's null ordering").
+const W2_SQL = process.env.FLOOR_W2 === 'odata'
+  ? `SELECT * FROM ((SELECT id, name, billingcity, annualrevenue FROM account WHERE billingcity = $1 AND annualrevenue > $2 AND name IS NULL ORDER BY id LIMIT 50)
+     UNION ALL (SELECT id, name, billingcity, annualrevenue FROM account WHERE billingcity = $1 AND annualrevenue > $2 AND name IS NOT NULL ORDER BY name, id LIMIT 50)) u
+     ORDER BY name IS NOT NULL, name, id LIMIT 50`
+  : 'SELECT id, name, billingcity, annualrevenue FROM account WHERE billingcity = $1 AND annualrevenue > $2 ORDER BY name LIMIT 50';
+
 const COLLECTION_QUERIES = new Map([
   // W2
   ["$filter=billingcity eq 'City 7' and annualrevenue gt 50000&$orderby=name&$top=50&$select=id,name,billingcity,annualrevenue",
-    (req, res) => collection(res, 'SELECT id, name, billingcity, annualrevenue FROM account WHERE billingcity = $1 AND annualrevenue > $2 ORDER BY name LIMIT 50', ['City 7', 50000])],
+    (req, res) => collection(res, W2_SQL, ['City 7', 50000])],
   // W4 (deep page by offset) and its page 1
   ['$orderby=id&$skip=500000&$top=100', (req, res) => collection(res, 'SELECT * FROM account ORDER BY id OFFSET $1 LIMIT $2', [500000, 100])],
   ['$orderby=id&$top=100', (req, res) => collection(res, 'SELECT * FROM account ORDER BY id LIMIT $1', [100])],

@@ -138,6 +138,9 @@ function buildSet(
 
   const columns: Column[] = [];
   const propNames = new Set<string>();
+  // A column whose name is already an OData identifier keeps it; a renamed one ("a b" -> a_b) never
+  // takes a real column's name, but gets a numbered one instead.
+  const ownNames = new Set(rawCols.filter((rc) => toIdentifier(rc.name) === rc.name && mapColumnType(rc)).map((rc) => rc.name));
   for (const rc of rawCols) {
     const mapped = mapColumnType(rc);
     const isKey = keyNames.includes(rc.name);
@@ -146,10 +149,11 @@ function buildSet(
       warnings.push(`${qualified}.${rc.name}: left out, type ${rc.formatted} is not supported`);
       continue;
     }
-    const name = toIdentifier(rc.name);
-    if (propNames.has(name)) {
-      warnings.push(`${qualified}.${rc.name}: left out, its property name "${name}" is already used`);
-      continue;
+    let name = toIdentifier(rc.name);
+    if (name !== rc.name && (ownNames.has(name) || propNames.has(name))) {
+      const base = name;
+      for (let i = 2; ownNames.has(name) || propNames.has(name); i++) name = `${base.slice(0, 120)}_${i}`;
+      warnings.push(`${qualified}.${rc.name}: property name "${name}" ("${base}" is another column's)`);
     }
     propNames.add(name);
     const computed = rc.identity === 'a' || rc.generated === 's';

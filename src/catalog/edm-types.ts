@@ -53,10 +53,13 @@ export function mapColumnType(col: Pick<RawColumn, 'typeName' | 'typeCategory' |
       return t >= 4 ? { ...m, maxLength: t - 4 } : m;
     case 'numeric':
       if (t >= 4) {
-        const precision = ((t - 4) >> 16) & 0xffff;
-        const scale = (t - 4) & 0xffff;
-        // PostgreSQL 15 allows negative scales (stored in 11 bits, sign-extended); OData does not: treat as 0.
-        return { ...m, precision, scale: scale > 1000 ? 0 : scale };
+        const p = ((t - 4) >> 16) & 0xffff;
+        // PostgreSQL 15 allows scales from -1000 to 1000, also above the precision (11 bits, sign-extended)
+        const s = (((t - 4) & 0x7ff) ^ 1024) - 1024;
+        // OData wants 0 <= Scale <= Precision: numeric(5,-2) holds up to 7 integer digits (Precision 7,
+        // Scale 0), numeric(3,5) values below 0.01 with 5 decimals (Precision 5, Scale 5)
+        if (s < 0) return { ...m, precision: p - s, scale: 0 };
+        return { ...m, precision: Math.max(p, s), scale: s };
       }
       return { ...m, scale: 'variable' };
     case 'timestamptz':

@@ -6,6 +6,7 @@
  * Both documents are cached per catalog snapshot (and per visible entity set list).
  */
 import type { Catalog, Column, EntitySet } from '../catalog/types.js';
+import { urlSegment } from './json.js';
 
 const CORE = 'https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml';
 /** The protocol versions the service speaks (Protocol 12.2.1: a 4.01 service SHOULD say so). */
@@ -18,8 +19,16 @@ export interface CsdlOptions {
   readonly textMaxLength?: number;
 }
 
+/**
+ * Text for an XML attribute value or element. Tab, line feed and carriage return become character
+ * references (a parser would read them raw as spaces, XML 1.0 3.3.3); the other control characters
+ * cannot appear in XML 1.0 at all and are dropped.
+ */
 function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '');
+  return s
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+    .replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;')
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '');
 }
 
 function maxLength(col: Column, opts: CsdlOptions): number | undefined {
@@ -134,6 +143,6 @@ export function csdlJson(catalog: Catalog, sets: readonly EntitySet[], opts: Csd
 export function serviceDocument(contextUrl: string | undefined, sets: readonly EntitySet[]): string {
   return JSON.stringify({
     ...(contextUrl !== undefined ? { '@odata.context': contextUrl } : {}),
-    value: sets.map((s) => ({ name: s.name, kind: 'EntitySet', url: s.name })),
+    value: sets.map((s) => ({ name: s.name, kind: 'EntitySet', url: urlSegment(s.name) })),
   });
 }

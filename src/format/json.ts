@@ -37,9 +37,14 @@ export function keyLiteral(col: Column, text: string): string {
   }
 }
 
+/** A name as a URL path segment: identifiers may hold any Unicode letter (`$` of Heroku names stays). */
+export function urlSegment(name: string): string {
+  return encodeURIComponent(name).replace(/%24/g, '$');
+}
+
 export function entityId(set: EntitySet, keyTexts: readonly string[]): string {
-  if (set.key.length === 1) return `${set.name}(${keyLiteral(set.key[0]!, keyTexts[0]!)})`;
-  return `${set.name}(${set.key.map((k, i) => `${k.name}=${keyLiteral(k, keyTexts[i]!)}`).join(',')})`;
+  if (set.key.length === 1) return `${urlSegment(set.name)}(${keyLiteral(set.key[0]!, keyTexts[0]!)})`;
+  return `${urlSegment(set.name)}(${set.key.map((k, i) => `${urlSegment(k.name)}=${keyLiteral(k, keyTexts[i]!)}`).join(',')})`;
 }
 
 export function etagValue(h: string): string {

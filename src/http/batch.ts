@@ -20,7 +20,7 @@ import { parseResourcePath } from '../odata/path.js';
 import { parseQuery } from './query-cache.js';
 import type { AppDeps } from './context.js';
 import { mediaType, parseJsonLossless, readBody, utf8Text } from './body.js';
-import { parsePrefer } from './negotiate.js';
+import { JSON_MINIMAL, parsePrefer } from './negotiate.js';
 import { handleRead } from './read-handler.js';
 import { chargeMore } from './ratelimit-middleware.js';
 import type { ExecuteWrite, Outcome, WriteMethod, WriteRequest } from './write-handler.js';
@@ -177,7 +177,7 @@ export async function handleBatch(ctx: Context, deps: AppDeps, req: WriteRequest
     if (stopAtError) break;
   }
   ctx.status = 200;
-  ctx.type = 'application/json';
+  ctx.type = JSON_MINIMAL;
   ctx.body = serializeJsonBatch(responses);
 }
 
@@ -206,7 +206,7 @@ function jsonResponse(id: string, r: InnerResult, group?: string): JsonBatchResp
 }
 
 function errorResult(e: ODataError, id?: string): InnerResult {
-  return { status: e.status, headers: { ...(e.headers ?? {}), 'Content-Type': 'application/json' }, body: JSON.stringify(e.toJSON()), ...(id !== undefined ? { id } : {}) };
+  return { status: e.status, headers: { ...(e.headers ?? {}), 'Content-Type': JSON_MINIMAL }, body: JSON.stringify(e.toJSON()), ...(id !== undefined ? { id } : {}) };
 }
 
 class BatchRunner {

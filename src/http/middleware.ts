@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';
-import { refuseSnapshotIsolation, responseVersion } from './negotiate.js';
+import { JSON_MINIMAL, refuseSnapshotIsolation, responseVersion } from './negotiate.js';
 
 /**
  * Sets a response header through Node directly. Koa 3's ctx.set builds entry arrays on every call; on a
@@ -75,7 +75,7 @@ export function errorRenderer(logger: Logger): Middleware {
       ctx.status = err.status;
       if (err.headers) ctx.set(err.headers as Record<string, string>);
       ctx.remove('ETag');
-      ctx.type = 'application/json';
+      ctx.type = JSON_MINIMAL;
       ctx.body = JSON.stringify(err.toJSON());
     }
   };

@@ -88,6 +88,9 @@ function negotiateUncached(accept: string | undefined, $format: string | undefin
   throw new ODataError('NotAcceptable', `None of the media types in the Accept header can be produced; available: ${what}.`);
 }
 
+/** Error bodies and JSON $batch responses: JSON Format 4.1, a response names its metadata level. */
+export const JSON_MINIMAL = 'application/json;odata.metadata=minimal';
+
 export function jsonContentType(f: FormatOptions): string {
   return `application/json;odata.metadata=${f.metadata};odata.streaming=true;IEEE754Compatible=${f.ieee754 ? 'true' : 'false'}`;
 }

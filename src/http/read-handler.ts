@@ -7,7 +7,7 @@ import { parse as parseLossless } from 'lossless-json';
 import type { Catalog, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { csdlJson, csdlXml, serviceDocument } from '../format/csdl.js';
-import { collectionBody, contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls, withControl, withPropertyTypes } from '../format/json.js';
+import { collectionBody, contextUrl, entityControl, entityId, entityJson, etagValue, propertyJson, selectFragment, type Urls, urlSegment, withControl, withPropertyTypes } from '../format/json.js';
 import type { ResourcePath } from '../odata/path.js';
 import type { QueryOptions, RawQuery } from '../odata/query-options.js';
 import { queryOptions } from './query-cache.js';
@@ -334,5 +334,5 @@ function buildNextLink(urls: Urls, set: EntitySet, opts: QueryOptions, token: st
   if (opts.format !== undefined) parts.push(`$format=${enc(opts.format)}`);
   for (const [k, v] of opts.aliases) parts.push(`@${enc(k)}=${enc(v)}`);
   parts.push(`$skiptoken=${token}`);
-  return `${urls.root}${encodeURIComponent(set.name).replace(/%24/g, '$')}?${parts.join('&')}`;
+  return `${urls.root}${urlSegment(set.name)}?${parts.join('&')}`;
 }

@@ -226,13 +226,15 @@ function requireCondition(set: EntitySet, method: string, c: Preconditions): voi
 }
 
 /**
- * OData 4.01 (Protocol 11.4.3): an update whose body carries `@odata.etag` is performed only when the
- * entity's ETag matches it (`*` matches any). 4.0 requests ignore it, as they always did.
+ * OData 4.01 (Protocol 11.4.3): an update whose body carries `@odata.etag` (or `@etag`, its 4.01 name
+ * without the prefix, JSON Format 4.5) is performed only when the entity's ETag matches it (`*` matches
+ * any). 4.0 requests ignore it, as they always did.
  */
 function bodyEtag(body: Record<string, unknown>, version: string | undefined): Pick<Preconditions, 'bodyEtag'> {
-  const v = body['@odata.etag'];
+  const name = body['@odata.etag'] !== undefined ? '@odata.etag' : '@etag';
+  const v = body[name];
   if (typeof v !== 'string' || version === undefined || !/^\s*4\.(0[1-9]|[1-9])/.test(version)) return {};
-  const tags = parseIfMatch(v, '@odata.etag');
+  const tags = parseIfMatch(v, name);
   return tags === undefined || tags === 'any' ? {} : { bodyEtag: tags };
 }
 

@@ -148,7 +148,7 @@ export class ExprParser extends ParserBase {
       this.pos++;
       this.skipWs();
       this.enter();
-      const operand = this.parseUnary();
+      const operand = this.parsePostfixIn(this.parseUnary());
       this.depth--;
       return this.node({ kind: 'negate', operand, pos: start });
     }
@@ -157,11 +157,27 @@ export class ExprParser extends ParserBase {
       this.pos += 3;
       this.skipWs();
       this.enter();
-      const operand = this.parseUnary();
+      const operand = this.parsePostfixIn(this.parseUnary());
       this.depth--;
       return this.node({ kind: 'not', operand, pos: start });
     }
     return this.parsePrimary();
+  }
+
+  /**
+   * `in` and `has` are primary operators (URL Conventions 5.1.1.15): they bind tighter than the unary
+   * `not` and `-`, so `not f in (true)` is `not (f in (true))`.
+   */
+  private parsePostfixIn(operand: Expr): Expr {
+    let e = operand;
+    for (;;) {
+      const inf = this.peekInfix();
+      if (!inf || (inf.op !== 'in' && inf.op !== 'has')) return e;
+      const opPos = this.pos;
+      this.pos = inf.end;
+      if (inf.op === 'has') throw notImplemented('The "has" operator (enumeration flags)', this.option);
+      e = this.parseInRight(e, opPos);
+    }
   }
 
   private parsePrimary(): Expr {

@@ -31,7 +31,7 @@ const DATE = /^-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])/;
 const DATETIME = /^-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,12})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])/i;
 const TIME = /^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,12})?)?/;
 const NUMBER = /^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/;
-const DURATION_BODY = /^-?P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/;
+const DURATION_BODY = /^-?P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/i;
 const IDENT_CHAR = /[\p{L}\p{Nl}\p{Nd}\p{Mn}\p{Mc}\p{Pc}\p{Cf}_.]/u;
 
 export interface LiteralMatch {
@@ -96,11 +96,12 @@ export function matchLiteral(src: string, pos: number): LiteralMatch | undefined
   if (/^-?[0-9]/.test(rest)) {
     const dt = DATETIME.exec(rest);
     if (dt && boundary(src, pos + dt[0].length)) {
-      validDate(dt[0].slice(0, dt[0].indexOf('T')), pos);
+      // ABNF quoted strings are case-insensitive: 2021-03-06t10:06:08z is the same instant
+      validDate(dt[0].slice(0, dt[0].search(/T/i)), pos);
       return { literal: { kind: 'dateTimeOffset', text: dt[0].toUpperCase() }, end: pos + dt[0].length };
     }
     const d = DATE.exec(rest);
-    if (d && boundary(src, pos + d[0].length) && src[pos + d[0].length] !== 'T') {
+    if (d && boundary(src, pos + d[0].length) && src[pos + d[0].length] !== 'T' && src[pos + d[0].length] !== 't') {
       validDate(d[0], pos);
       return { literal: { kind: 'date', text: d[0] }, end: pos + d[0].length };
     }
@@ -131,7 +132,7 @@ function typedLiteral(prefix: string, body: string, pos: number): Literal {
   switch (prefix) {
     case 'duration':
       if (!DURATION_BODY.test(body)) throw new ODataError('InvalidLiteral', `Invalid duration literal "${body}" at position ${pos}.`);
-      return { kind: 'duration', text: body };
+      return { kind: 'duration', text: body.toUpperCase() };
     case 'binary':
     case 'x': {
       if (prefix === 'x') {

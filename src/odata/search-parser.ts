@@ -1,7 +1,8 @@
 /**
  * Parser for $search (OData 4.01 URL Conventions 5.1.7, ABNF searchExpr): words, "double-quoted phrases"
  * (backslash escapes \" and \\), the uppercase operators NOT, AND, OR, implicit AND between adjacent
- * terms, and parentheses. NOT binds tightest, then AND, then OR. Produces the SearchExpr of filter-ast.ts.
+ * terms, and parentheses. NOT binds tightest, then AND, then OR. AND, OR and NOT are operators only where
+ * an operator can stand and a term follows; elsewhere they are words. Produces filter-ast.ts's SearchExpr.
  */
 import type { ParseLimits, SearchExpr } from './filter-ast.js';
 import { DEFAULT_LIMITS } from './filter-ast.js';
@@ -19,9 +20,15 @@ class SearchParser extends ParserBase {
     super(src, OPTION, limits);
   }
 
-  /** Is the operator word `op` at p, followed by whitespace? */
+  /**
+   * Is the operator `op` at p: the word, whitespace, then a term? Otherwise the word is a search word
+   * (ABNF test cases: `$search=AND`, `OR AND`, `NOT NOT`, `AND OR NOT` are words where no term follows).
+   */
   private opAt(p: number, op: 'AND' | 'OR' | 'NOT'): boolean {
-    return this.src.startsWith(op, p) && isWs(this.src[p + op.length]);
+    if (!this.src.startsWith(op, p) || !isWs(this.src[p + op.length])) return false;
+    let q = p + op.length;
+    while (isWs(this.src[q])) q++;
+    return q < this.src.length && this.src[q] !== ')';
   }
 
   parseOr(): SearchExpr {
@@ -126,7 +133,6 @@ class SearchParser extends ParserBase {
     }
     while (isWordChar(this.src[this.pos])) this.pos++;
     const word = this.src.slice(start, this.pos);
-    if (word === 'AND' || word === 'OR') throw this.fail(`"${word}" needs a search term on both sides`, start);
     if (this.src[this.pos] === '"') throw this.fail('a phrase must be separated from a word by whitespace');
     return this.node({ kind: 'term', text: word });
   }

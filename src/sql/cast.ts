@@ -8,6 +8,7 @@
  */
 import type { EdmType } from '../catalog/types.js';
 import { isInteger } from '../plan/typed-expr.js';
+import { base64urlText, durationText } from './json.js';
 
 /** The PostgreSQL type of each Edm type: parameters are cast to it, and cast() targets it. */
 export const PARAM_CAST = {
@@ -59,10 +60,31 @@ function inRange(v: string, to: EdmType): string {
   return `(CASE WHEN (${v})::numeric BETWEEN ${r[0]} AND ${r[1]} THEN (${v})::${PARAM_CAST[to]} END)`;
 }
 
+/**
+ * cast(v, Edm.String): "the literal representation used in payloads" (5.1.1.10.1), so the text that
+ * compares equal is the one the client read: base64url bytes, ISO 8601 instants with an offset and
+ * durations in days and time, INF/-INF. (The session runs with TimeZone UTC and IntervalStyle iso_8601.)
+ */
+function stringForm(v: string, from: EdmType): string {
+  switch (from) {
+    case 'Edm.Binary':
+      return base64urlText(`(${v})`);
+    case 'Edm.DateTimeOffset':
+      return `(to_json((${v})::timestamptz) #>> '{}')`;
+    case 'Edm.Duration':
+      return `(${durationText(`(${v})`)})`;
+    case 'Edm.Single':
+    case 'Edm.Double':
+      return `(CASE WHEN (${v}) = 'Infinity' THEN 'INF' WHEN (${v}) = '-Infinity' THEN '-INF' ELSE (${v})::text END)`;
+    default:
+      return `(${v})::text`;
+  }
+}
+
 /** SQL for cast(v, to) of a value of type `from`: null where OData's cast fails or is not defined. */
 export function castSql(v: string, from: EdmType, to: EdmType): string {
   if (from === to) return v;
-  if (to === 'Edm.String') return from === 'Edm.Binary' ? `encode(${v}, 'base64')` : `(${v})::text`;
+  if (to === 'Edm.String') return stringForm(v, from);
   if (from === 'Edm.String') {
     const form = TEXT_FORM[to];
     if (to === 'Edm.Single' || to === 'Edm.Double') {

@@ -51,10 +51,15 @@ export function jsonValue(alias: string, col: Column, ieee754: boolean): string 
     timestamptz: () => c,
     timestamp: () => `(${c} at time zone 'UTC')`,
     time: () => c,
-    bytea: () => `translate(encode(${c}, 'base64'), E'+/\\n', '-_')`,
+    bytea: () => base64urlText(c),
     interval: () => durationText(c),
   } satisfies Record<PgKind, () => string>;
   return byKind[col.pg]();
+}
+
+/** Bytes as base64url text, the payload form of Edm.Binary. */
+export function base64urlText(c: string): string {
+  return `translate(encode(${c}, 'base64'), E'+/\\n', '-_')`;
 }
 
 /** An interval as an OData Duration: days and time only (months count as 30 days, as extract(epoch) does). */

@@ -35,7 +35,8 @@ export function fromClause(set: EntitySet): string {
  * 2,000-row pages (decisions.md).
  */
 export function etagSql(set: EntitySet, alias = ALIAS): string {
-  if (set.versionColumn) return `md5(${colRef(alias, set.versionColumn)}::text)`;
+  // a null version (no trigger filled it yet) is the fixed tag "null": an ETag is never null (JSON 4.5.10)
+  if (set.versionColumn) return `coalesce(md5(${colRef(alias, set.versionColumn)}::text), 'null')`;
   return `${alias}.xmin::text`;
 }
 

@@ -53,7 +53,7 @@ describe('writeSql', () => {
     const q = writeSql(planUpdate(set, key, [{ column: c('name'), value: 'b' }], true, { ifMatch: ['h1', 'h2'] }), false);
     assert.equal(
       q.text,
-      `update public.item as t set name = $1, qty = default, price = $2, big = $3, ratio = $4, made = ($5::timestamptz at time zone 'UTC'), photo = $6, span = $7 where t.id = $8::int4 and md5(t.version::text) = any($9::text[]) returning ${RET}`,
+      `update public.item as t set name = $1, qty = default, price = $2, big = $3, ratio = $4, made = ($5::timestamptz at time zone 'UTC'), photo = $6, span = $7 where t.id = $8::int4 and coalesce(md5(t.version::text), 'null') = any($9::text[]) returning ${RET}`,
     );
     assert.deepEqual(q.values, ['b', null, null, null, null, null, null, '7', ['h1', 'h2']]);
     const star = writeSql(planUpdate(set, key, [{ column: c('qty'), value: '1' }], false, { ifMatch: 'any' }), false);
@@ -64,7 +64,7 @@ describe('writeSql', () => {
     const q = writeSql(planUpdate(set, key, [{ column: c('qty'), value: '1' }], false, { ifMatch: ['a'], bodyEtag: ['b'], ifNoneMatch: ['c'] }), false);
     assert.equal(
       q.text,
-      `update public.item as t set qty = $1 where t.id = $2::int4 and md5(t.version::text) = any($3::text[]) and md5(t.version::text) = any($4::text[]) and md5(t.version::text) <> all($5::text[]) returning ${RET}`,
+      `update public.item as t set qty = $1 where t.id = $2::int4 and coalesce(md5(t.version::text), 'null') = any($3::text[]) and coalesce(md5(t.version::text), 'null') = any($4::text[]) and coalesce(md5(t.version::text), 'null') <> all($5::text[]) returning ${RET}`,
     );
     assert.deepEqual(q.values, ['1', '7', ['a'], ['b'], ['c']]);
   });
@@ -72,10 +72,10 @@ describe('writeSql', () => {
     assert.equal(writeSql(planUpdate(set, key, [], false, {}), false).text, `select ${RET} from public.item t where t.id = $1::int4 for update`);
   });
   it('delete and exists', () => {
-    assert.equal(writeSql(planDelete(set, key, { ifMatch: ['h'] }), false).text, `delete from public.item as t where t.id = $1::int4 and md5(t.version::text) = any($2::text[]) returning ${RET}`);
+    assert.equal(writeSql(planDelete(set, key, { ifMatch: ['h'] }), false).text, `delete from public.item as t where t.id = $1::int4 and coalesce(md5(t.version::text), 'null') = any($2::text[]) returning ${RET}`);
     assert.equal(existsSql(set, key).text, 'select 1 from public.item t where t.id = $1::int4');
   });
   it('returns the entity JSON, the ETag and the key as text', () => {
-    assert.match(RET, /^json_build_object\('id', t\.id, 'name', t\.name, .*\)::text, md5\(t\.version::text\), t\.id::text$/);
+    assert.match(RET, /^json_build_object\('id', t\.id, 'name', t\.name, .*\)::text, coalesce\(md5\(t\.version::text\), 'null'\), t\.id::text$/);
   });
 });

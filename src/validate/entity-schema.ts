@@ -93,7 +93,9 @@ export function entitySchema(set: EntitySet, mode: WriteMode, namespace: string)
   const properties: Record<string, Schema> = {};
   for (const col of set.columns) properties[col.name] = writable(col, mode) ? valueSchema(col) : true;
   const qualified = `${namespace}.${set.typeName}`;
+  // the 4.0 name and the 4.01 one without the odata. prefix (JSON Format 4.5)
   properties['@odata.type'] = { type: 'string', enum: [`#${qualified}`, qualified] };
+  properties['@type'] = properties['@odata.type'];
   return {
     type: 'object',
     properties,
@@ -166,8 +168,8 @@ function toDetails(set: EntitySet, errors: readonly ErrorObject[], view: Record<
       continue;
     }
     const target = e.instancePath.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
-    if (target === '@odata.type') {
-      add(target, { code: 'InvalidBody', message: `@odata.type must be #${namespace}.${set.typeName}.`, target });
+    if (target === '@odata.type' || target === '@type') {
+      add(target, { code: 'InvalidBody', message: `${target} must be #${namespace}.${set.typeName}.`, target });
       continue;
     }
     const col = set.columnsByName.get(target);
