@@ -1,6 +1,6 @@
 /**
- * Edges of the formats found by a black-box probe (2026-11-29, third round): an ETag is never null, the
- * 4.01 `@etag` of a body is honoured, error bodies name their metadata level, cast to Edm.String gives
+ * Edges of the formats found by a black-box probe (2026-11-29, third round): an ETag is never null and
+ * changes with every write (a version column nothing maintains is ignored), the 4.01 `@etag` of a body is honoured, error bodies name their metadata level, cast to Edm.String gives
  * the payload form, Decimal facets stay within OData's rules for PostgreSQL's wider numeric typmods,
  * CSDL XML keeps line breaks of comments, a renamed column never takes a real column's name, and
  * non-ASCII entity-set names are percent-encoded in links.
@@ -14,6 +14,10 @@ import { readJson } from './helpers/http.js';
 const FIXTURE = `
 create table public.doc (id int primary key, title text, modstamp timestamptz);
 insert into public.doc values (1, 'one', '2024-01-01 00:00:00+00'), (2, 'two', null);
+create function touch() returns trigger language plpgsql as $$ begin if old.modstamp is not null then new.modstamp := clock_timestamp(); end if; return new; end $$;
+create trigger doc_touch before update on public.doc for each row execute function touch();
+create table public.loose (id int primary key, label text, updated_at timestamptz default now());
+insert into public.loose values (1, 'a', '2024-01-01 00:00:00+00');
 create table public.floats (id int primary key, r real, d double precision, b bytea);
 insert into public.floats values (1, 'Infinity', '-Infinity', '\\xfbff'), (2, 1.5, 'NaN', '\\x00');
 create table public.odd (id int primary key, small numeric(3,5), big numeric(5,-2), "a b" int, a_b int);
@@ -30,7 +34,7 @@ let srv: TestServer;
 before(async () => {
   db = await createTestDb(FIXTURE);
   srv = await startTestServer(db.url, {
-    expose: [{ name: 'public.doc', versionColumn: 'modstamp' }, 'public.floats', 'public.odd', 'public.straße'],
+    expose: [{ name: 'public.doc', versionColumn: 'modstamp' }, { name: 'public.loose', versionColumn: 'updated_at' }, 'public.floats', 'public.odd', 'public.straße'],
     pageSize: 100,
   });
 });
@@ -52,6 +56,19 @@ describe('ETags', () => {
     const ok = await srv.request('PATCH', 'doc(2)', { headers: { 'If-Match': 'W/"null"' }, body: { title: 'deux' } });
     assert.equal(ok.status, 204, await ok.text());
     assert.equal((await db.query<Record<string, any>>('select title from public.doc where id = 2'))[0]!.title, 'deux');
+  });
+
+  it('a version column that no trigger maintains is ignored (with a warning): ETags change on every write, a stale one is 412', async () => {
+    assert.ok(srv.logs.some((l) => l.includes('public.loose.updated_at: versionColumn ignored')), 'warned at start');
+    const xml = await (await srv.get('$metadata')).text();
+    assert.ok(!xml.includes('<PropertyPath>updated_at</PropertyPath>'), 'no OptimisticConcurrency on updated_at');
+    const first = (await srv.get('loose(1)')).headers.get('etag')!;
+    const a = await srv.request('PATCH', 'loose(1)', { headers: { 'If-Match': first }, body: { label: 'client A' } });
+    assert.equal(a.status, 204, await a.text());
+    assert.notEqual(a.headers.get('etag'), first);
+    const b = await srv.request('PATCH', 'loose(1)', { headers: { 'If-Match': first }, body: { label: 'client B, stale' } });
+    assert.equal(b.status, 412);
+    assert.equal((await db.query<Record<string, any>>('select label from public.loose where id = 1'))[0]!.label, 'client A');
   });
 
   it('a 4.01 body carries the ETag as @etag too: a stale one is 412 and nothing changes', async () => {

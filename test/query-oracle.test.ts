@@ -120,6 +120,9 @@ const FILTERS: readonly (readonly [string, string, string?])[] = [
   ["not (s eq 'alpha')", "s is distinct from 'alpha'"],
   ["not(s eq 'alpha')", "s is distinct from 'alpha'"],
   ['not (i gt 10)', 'not coalesce(i > 10, false)'],
+  // a flat list longer than the nesting limit (50) is not nesting (Salesforce searches many fields so)
+  [Array.from({ length: 120 }, (_, n) => `i eq ${n - 50}`).join(' or '), 'i between -50 and 69'],
+  [Array.from({ length: 60 }, (_, n) => `i ne ${n}`).join(' and '), 'i is null or i not between 0 and 59'],
   // in binds tighter than not (URL Conventions 5.1.1.15: in is a primary operator)
   ['not f in (true)', 'f is distinct from true'],
   ['not f in (false)', 'f is distinct from false'],

@@ -185,7 +185,15 @@ function buildSet(
   const searchable = entry.searchable
     ? entry.searchable.map((n) => byDb.get(n)).filter((c): c is Column => c !== undefined && c.edm === 'Edm.String')
     : columns.filter((c) => c.edm === 'Edm.String' && (c.pg === 'text' || c.pg === 'enum'));
-  const versionColumn = entry.versionColumn ? byDb.get(entry.versionColumn) : undefined;
+  let versionColumn = entry.versionColumn ? byDb.get(entry.versionColumn) : undefined;
+  // A version column must change whenever the row does, or a stale If-Match would succeed: without a
+  // BEFORE UPDATE trigger (or a generated value) nothing changes it on our writes, so the ETag falls back
+  // to the row version PostgreSQL keeps.
+  const maintained = rel.beforeUpdateTrigger === true || rawCols.some((c) => c.name === entry.versionColumn && c.generated === 's');
+  if (versionColumn && !readOnly && !maintained) {
+    warnings.push(`${qualified}.${versionColumn.dbName}: versionColumn ignored, no BEFORE UPDATE trigger changes it when a row is written; ETags use the row version (xmin)`);
+    versionColumn = undefined;
+  }
 
   return Object.freeze({
     name: setName,

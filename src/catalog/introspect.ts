@@ -8,7 +8,9 @@ import type { RawCatalog, RawColumn, RawForeignKey, RawRelation } from './types.
 
 const RELATIONS_SQL = `
 select n.nspname as schema, c.relname as name, c.relkind::text as kind, c.oid::int8::text as oid,
-       obj_description(c.oid, 'pg_class') as comment
+       obj_description(c.oid, 'pg_class') as comment,
+       exists (select 1 from pg_trigger g where g.tgrelid = c.oid and not g.tgisinternal and g.tgenabled <> 'D'
+                  and (g.tgtype::int & 19) = 19) as before_update_trigger
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
  where n.nspname = any($1::text[]) and c.relkind in ('r','v','m','p') and not c.relispartition
  order by n.nspname, c.relname`;
@@ -69,7 +71,7 @@ interface ConstraintRow {
 /** Introspects the given schemas. Run inside a read-only transaction (see db/pool.ts). */
 export async function introspect(db: Queryable, schemas: readonly string[]): Promise<RawCatalog> {
   const version = (await db.query<{ v: string }>('select current_setting(\'server_version\') as v')).rows[0]!.v;
-  const rels = (await db.query<{ schema: string; name: string; kind: string; oid: string; comment: string | null }>(RELATIONS_SQL, [schemas])).rows;
+  const rels = (await db.query<{ schema: string; name: string; kind: string; oid: string; comment: string | null; before_update_trigger: boolean }>(RELATIONS_SQL, [schemas])).rows;
   const oids = rels.map((r) => r.oid);
   const [cols, cons, uidx] = [
     (await db.query<ColumnRow>(COLUMNS_SQL, [oids])).rows,
@@ -112,6 +114,7 @@ export async function introspect(db: Queryable, schemas: readonly string[]): Pro
       primaryKey: pk ? pk.columns : null,
       uniqueKeys,
       foreignKeys,
+      beforeUpdateTrigger: r.before_update_trigger,
     };
   });
   return { relations, serverVersion: version };

@@ -39,6 +39,8 @@ export interface RawRelation {
   readonly primaryKey: readonly string[] | null;
   readonly uniqueKeys: readonly (readonly string[])[];
   readonly foreignKeys: readonly RawForeignKey[];
+  /** a BEFORE UPDATE row trigger exists (one that could maintain a version column); absent: false */
+  readonly beforeUpdateTrigger?: boolean;
 }
 
 export interface RawForeignKey {

@@ -87,7 +87,9 @@ class Planner {
       case 'alias':
         return this.alias(e.name, d);
       case 'binary': {
-        const left = this.plan(e.left, d);
+        // a flat list (a or b or c ...) parses left-deep; its length is not nesting: the left operand of
+        // the same operator stays at this depth (the parser bounds parentheses, maxNodes the length)
+        const left = this.plan(e.left, e.left.kind === 'binary' && e.left.op === e.op ? depth : d);
         const right = this.plan(e.right, d);
         switch (e.op) {
           case 'and':
