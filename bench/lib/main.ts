@@ -131,6 +131,7 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
         }
       } finally {
         await stopServer(running);
+        await settleDatabase(pool);
       }
     }
   }
@@ -153,6 +154,28 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   process.stdout.write('\n' + report.markdown + '\n');
   writeFileSync(join(benchDir, 'results.json'), JSON.stringify(report.json, null, 2) + '\n');
   log(`wrote bench/results.json (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s in all)`);
+}
+
+/**
+ * After a server stops, PostgreSQL may still run the statements it sent: a backend notices a closed
+ * client only when it next writes, so a full scan (W3, ~4 s) or a timed-out CAP query keeps a core busy
+ * into the next server's slot. Wait up to 5 s for them, cancel what is left, and wait up to 10 s more.
+ */
+async function settleDatabase(pool: pg.Pool): Promise<void> {
+  const busy = async (): Promise<number> =>
+    Number((await pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()")).rows[0].n);
+  const waitQuiet = async (ms: number): Promise<boolean> => {
+    const until = Date.now() + ms;
+    for (;;) {
+      if ((await busy()) === 0) return true;
+      if (Date.now() > until) return false;
+      await sleep(100);
+    }
+  };
+  if (await waitQuiet(5000)) return;
+  const r = await pool.query("select count(pg_cancel_backend(pid))::int as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()");
+  log(`cancelled ${r.rows[0].n} statement(s) the stopped server left running`);
+  await waitQuiet(10_000);
 }
 
 interface SlotContext {
