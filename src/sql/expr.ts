@@ -20,9 +20,6 @@ export interface SqlContext {
   readonly params: unknown[];
 }
 
-/** The PostgreSQL type each Edm type's parameters are cast to (defined beside the cast rules). */
-export { PARAM_CAST };
-
 const COMPARE_SQL = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const satisfies Record<CompareOp, string>;
 const ARITH_SQL = { add: '+', sub: '-', mul: '*', div: '/', divby: '/', mod: '%' } as const satisfies Record<ArithOp, string>;
 const EXTRACT_FIELD = { year: 'year', month: 'month', day: 'day', hour: 'hour', minute: 'minute', second: 'second' } as const;

@@ -209,16 +209,17 @@ function paramValue(col: Column, v: unknown): string | Buffer | null {
   }
 }
 
-/**
- * Validates a parsed body (an object from lossless-json) for the set and mode. Returns the values of the
- * sent properties that are written (see `writable`) in column order; throws one 400 listing every
- * offending property.
- */
+/** An unpaired UTF-16 surrogate: no character, and no UTF-8 form. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** At most this many `details` in one error (one per offending property). */
 const MAX_DETAILS = 100;
 
+/**
+ * Validates a parsed body (an object from lossless-json) for the set and mode. Returns the values of the
+ * sent properties that are written (see `writable`) in column order; throws one 400 listing every
+ * offending property.
+ */
 export function validateBody(set: EntitySet, mode: WriteMode, body: Record<string, unknown>, namespace: string): BodyValue[] {
   // Each property with an annotation or two at most: a body of many more members is refused before
   // the schema lists them one by one (400,000 unknown members made a 38 MB error and froze the server).
