@@ -108,7 +108,7 @@ interface RawExpose {
   requireIfMatch?: boolean;
 }
 interface RawConfig {
-  database?: { url?: string; poolSize?: number; statementTimeoutMs?: number; acquireTimeoutMs?: number; ssl?: boolean; preparedStatements?: boolean };
+  database?: { url?: string; poolSize?: number; statementTimeoutMs?: number; acquireTimeoutMs?: number; ssl?: boolean; preparedStatements?: boolean; coalesceReads?: boolean };
   server?: {
     rootPath?: string; host?: string; port?: number | string; publicUrl?: string;
     maxBodyBytes?: number; maxUrlLength?: number; maxResponseBytes?: number; trustProxy?: boolean;
@@ -170,6 +170,7 @@ function normalise(doc: RawConfig, file: string, env: NodeJS.ProcessEnv): Config
       acquireTimeoutMs: doc.database?.acquireTimeoutMs ?? 10_000,
       ssl: doc.database?.ssl ?? false,
       preparedStatements: doc.database?.preparedStatements ?? true,
+      coalesceReads: doc.database?.coalesceReads ?? true,
     },
     server: {
       rootPath: doc.server?.rootPath ?? '/odata/v4',

@@ -41,6 +41,8 @@ export interface Config {
     readonly acquireTimeoutMs: number;
     readonly ssl: boolean;
     readonly preparedStatements: boolean;
+    /** Identical reads in flight share one execution (src/db/coalesce.ts). */
+    readonly coalesceReads: boolean;
   };
   readonly server: {
     readonly rootPath: string;

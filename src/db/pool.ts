@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { toODataError } from './sqlstate.js';
+import { ReadCoalescer } from './coalesce.js';
 
 export interface QueryResultLike<R> {
   readonly rows: R[];
@@ -31,6 +32,8 @@ export interface DbOptions {
   /** Named prepared statements (off behind a transaction-mode pooler such as PgBouncer < 1.21). */
   readonly preparedStatements?: boolean;
   readonly applicationName?: string;
+  /** Identical reads in flight share one execution (coalesce.ts); on unless false. */
+  readonly coalesceReads?: boolean;
 }
 
 // Return int8/numeric as strings everywhere: values keep every digit (JSON for entities is built by PostgreSQL).
@@ -113,6 +116,22 @@ export class Db implements Queryable, ArrayQueryable {
   }
 
   /** Runs fn in one transaction on one connection; rolls back on any error. */
+  private readonly reads = new ReadCoalescer<unknown[][]>();
+
+  /**
+   * queryArrays for a statement without side effects (a read): identical reads in flight share one
+   * execution whose rows are shared, so callers must not change them (coalesce.ts).
+   */
+  readArrays(text: string, values: readonly unknown[] = []): Promise<unknown[][]> {
+    if (this.options.coalesceReads === false) return this.queryArrays(text, values);
+    return this.reads.run(text, values, () => this.queryArrays(text, values));
+  }
+
+  /** executions of readArrays statements so far (coalesced requests count once) */
+  get readExecutions(): number {
+    return this.reads.executions;
+  }
+
   async transaction<T>(mode: 'read only' | 'read write', fn: (tx: Tx) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {

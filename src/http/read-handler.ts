@@ -73,7 +73,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       const opts = queryOptions(raw, 'count');
       negotiate(accept, opts.format, ['text', 'json']);
       const q = countSql(planCount(set, opts, deps.config.filterLimits));
-      const rows = await deps.db.queryArrays(q.text, q.values);
+      const rows = await deps.db.readArrays(q.text, q.values);
       setType(ctx, 'text/plain');
       ctx.body = String(rows[0]![0]);
       return;
@@ -85,7 +85,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       const { select, explicit } = planSelection(set, opts);
       const plan: EntityPlan = { kind: 'entity', set, key: planKey(set, path.key), select, selectExplicit: explicit, etag: !set.readOnly };
       const q = entitySql(plan, f.ieee754);
-      const rows = await deps.db.queryArrays(q.text, q.values);
+      const rows = await deps.db.readArrays(q.text, q.values);
       const row = rows[0];
       if (!row) throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
       const etag = plan.etag ? (row[1] as string) : undefined;
@@ -120,7 +120,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       const plan: PropertyPlan = { kind: 'property', set, key: planKey(set, path.key), property, rawValue: path.value };
       const f = negotiate(accept, opts.format, path.value ? (property.edm === 'Edm.Binary' ? ['text', 'json'] : ['text', 'json']) : ['json']);
       const q = propertySql(plan, f.ieee754);
-      const rows = await deps.db.queryArrays(q.text, q.values);
+      const rows = await deps.db.readArrays(q.text, q.values);
       const row = rows[0];
       if (!row) throw new ODataError('EntityNotFound', `No entity of ${set.name} has this key.`);
       if (row[1] === null) {
@@ -177,7 +177,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), () => prepare(planCollectionShape(set, opts, input)));
   const { plan, pageRows, fetch } = prepared;
   let q = prepared.q;
-  let rows = fetch === 0 && !plan.count ? [] : await deps.db.queryArrays(q.text, q.values);
+  let rows = fetch === 0 && !plan.count ? [] : await deps.db.readArrays(q.text, q.values);
   const base = plan.count ? 1 : 0;
   const count = plan.count ? (rows[0] ? String(rows[0][0]) : '0') : undefined;
   const limitBytes = Math.min(maxResponseBytes ?? Infinity, deps.config.server.maxResponseBytes) - 4096;
@@ -186,7 +186,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     if (q.aggregated) {
       // Over the size cap: read it again row by row, to cut it at an entity and link to the rest.
       q = collectionSql(plan, fetch, f.ieee754, f.metadata);
-      rows = await deps.db.queryArrays(q.text, q.values);
+      rows = await deps.db.readArrays(q.text, q.values);
     }
     const keyStart = base + 1 + (q.etagColumn ? 1 : 0);
     const render = q.rendered
