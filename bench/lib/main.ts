@@ -22,7 +22,7 @@ function parseArgs(argv: string[]) {
   return {
     quick,
     build: !argv.includes('--no-build'),
-    servers: (get('servers') ?? 'ours,floor,cap').split(',') as ServerName[],
+    servers: (get('servers') ?? 'ours,ours-solo,floor,cap').split(',') as ServerName[],
     workloads: get('workloads')?.split(',') ?? null,
     load: {
       connections: envNum('BENCH_CONNECTIONS', 32),
@@ -109,6 +109,7 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
     const order = [...usable.slice(turn % usable.length), ...usable.slice(0, turn % usable.length)];
     for (const def of order) {
       if (failed.has(def.name)) continue;
+      if (def.readsOnly && (slot === 'W7' || slot === 'W8')) continue;
       const sr = results.find((r) => r.name === def.name)!;
       const t0 = performance.now();
       const running = await startServer(def, db, join(benchDir, '.logs'));

@@ -50,7 +50,7 @@ export function buildReport(
   data: DataInfo,
 ): { markdown: string; json: unknown } {
   const by = (n: string) => servers.find((s) => s.name === n);
-  const ours = by('ours'), floor = by('floor'), cap = by('cap');
+  const ours = by('ours'), solo = by('ours-solo'), floor = by('floor'), cap = by('cap');
   const ok = (s: ServerResult | undefined, w: string) => (s?.available && s.workloads[w]?.status === 'ok' ? s.workloads[w] : undefined);
   const L: string[] = [];
   L.push(`## pg-odata benchmark${args.quick ? ' (quick)' : ''}`, '');
@@ -82,23 +82,25 @@ export function buildReport(
   for (const s of servers) L.push(`| ${s.label} | ${s.available ? f(s.startSeconds, 1) : 'not available'} | ${f(s.idleRssMB, 1)} | ${s.auth} |`);
 
   const roundsNote = args.rounds > 1 ? ' Each ratio is the median of the per-round ratios (servers compared within the same round), per-round values in brackets.' : '';
-  L.push('', '### Ratios (requests/s)', '', ...(roundsNote ? [roundsNote.trim(), ''] : []), '| workload | ours/floor | ours/CAP | floor/CAP |', '|---|--:|--:|--:|');
-  type Ratios = { oursFloor: number | null; oursCap: number | null; floorCap: number | null; rounds?: Record<string, number[]> };
+  L.push('', '### Ratios (requests/s)', '', ...(roundsNote ? [roundsNote.trim(), ''] : []), '| workload | ours/floor | ours/CAP | ours-solo/floor | ours-solo/CAP | floor/CAP |', '|---|--:|--:|--:|--:|--:|');
+  type Ratios = { oursFloor: number | null; oursCap: number | null; soloFloor?: number | null; soloCap?: number | null; floorCap: number | null; rounds?: Record<string, number[]> };
   const ratios: Record<string, Ratios> = {};
   const cell = (p: { value: number | null; rounds?: number[] }, d: number) => f(p.value, d) + (p.rounds ? ` [${p.rounds.map((x) => x.toFixed(d)).join(', ')}]` : '');
   for (const w of ORDER) {
-    const o = ok(ours, w), fl = ok(floor, w), c = ok(cap, w);
-    const of = paired(o, fl, 'rps'), oc = paired(o, c, 'rps'), fc = paired(fl, c, 'rps');
+    const o = ok(ours, w), so = ok(solo, w), fl = ok(floor, w), c = ok(cap, w);
+    const of = paired(o, fl, 'rps'), oc = paired(o, c, 'rps'), sf = paired(so, fl, 'rps'), sc = paired(so, c, 'rps'), fc = paired(fl, c, 'rps');
     const rounds: Record<string, number[]> = {};
     if (of.rounds) rounds['oursFloor'] = of.rounds;
     if (oc.rounds) rounds['oursCap'] = oc.rounds;
+    if (sf.rounds) rounds['soloFloor'] = sf.rounds;
+    if (sc.rounds) rounds['soloCap'] = sc.rounds;
     if (fc.rounds) rounds['floorCap'] = fc.rounds;
-    ratios[w] = { oursFloor: of.value, oursCap: oc.value, floorCap: fc.value, ...(Object.keys(rounds).length ? { rounds } : {}) };
-    L.push(`| ${w} | ${cell(of, 2)} | ${cell(oc, 1)} | ${cell(fc, 1)} |`);
+    ratios[w] = { oursFloor: of.value, oursCap: oc.value, soloFloor: sf.value, soloCap: sc.value, floorCap: fc.value, ...(Object.keys(rounds).length ? { rounds } : {}) };
+    L.push(`| ${w} | ${cell(of, 2)} | ${cell(oc, 1)} | ${cell(sf, 2)} | ${cell(sc, 1)} | ${cell(fc, 1)} |`);
   }
   const wr = (s?: ServerResult) => (s?.walk && !s.walk.problem ? s.walk.rowsPerSec : undefined);
   ratios['W7'] = { oursFloor: ratio(wr(ours), wr(floor)), oursCap: ratio(wr(ours), wr(cap)), floorCap: ratio(wr(floor), wr(cap)) };
-  L.push(`| W7 (rows/s) | ${f(ratios['W7'].oursFloor, 2)} | ${f(ratios['W7'].oursCap, 1)} | ${f(ratios['W7'].floorCap, 1)} |`);
+  L.push(`| W7 (rows/s) | ${f(ratios['W7'].oursFloor, 2)} | ${f(ratios['W7'].oursCap, 1)} | | | ${f(ratios['W7'].floorCap, 1)} |`);
 
   L.push('', '### Deep page vs page 1 (p50 latency)', '', '| server | W4 $skip / page 1 | W4s $skiptoken / page 1 |', '|---|--:|--:|');
   const depth: Record<string, { skip: number | null; skiptoken: number | null; rounds?: { skip?: number[]; skiptoken?: number[] } }> = {};
@@ -140,10 +142,27 @@ export function buildReport(
   L.push('', '### Targets (ours)', '', '| target | result | value |', '|---|---|---|');
   for (const x of targets) L.push(`| ${x.target} | ${x.result} | ${x.value} |`);
   if (!ours?.available) L.push('', `ours: not available (${ours?.reason ?? 'not selected'}).`);
-  L.push('', 'CAP and the floor run without authentication; ours runs with HTTP Basic and rate limiting on.');
+  // The same read targets for ours with database.coalesceReads off: no identical request shares an
+  // execution, so these show what one request costs (the targets above are ours as shipped).
+  const soloTargets: Target[] = [];
+  if (solo?.available) {
+    for (const [ws, min] of [[['W1', 'W5', 'W6'], 0.7], [['W2', 'W3', 'W4'], 0.9]] as const) {
+      for (const w of ws) {
+        const r = ratios[w]!.soloFloor ?? null;
+        soloTargets.push({ target: `${w}: ours-solo >= ${min}x floor req/s`, result: r === null ? 'n/a' : r >= min ? 'PASS' : 'FAIL', value: r === null ? 'n/a' : `${r.toFixed(2)}x` });
+      }
+    }
+    for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6']) {
+      const r = ratios[w]!.soloCap ?? null;
+      soloTargets.push({ target: `${w}: ours-solo >= 10x CAP req/s`, result: r === null ? 'n/a' : r >= 10 ? 'PASS' : 'FAIL', value: r === null ? 'n/a' : `${r.toFixed(1)}x` });
+    }
+    L.push('', '### The read targets with coalescing off (ours-solo: `database.coalesceReads: false`)', '', '| target | result | value |', '|---|---|---|');
+    for (const x of soloTargets) L.push(`| ${x.target} | ${x.result} | ${x.value} |`);
+  }
+  L.push('', 'CAP and the floor run without authentication; ours runs with HTTP Basic and rate limiting on. Ours coalesces identical reads in flight (`database.coalesceReads`, on by default): a request that arrives while an identical one runs waits for the next execution, which serves all such requests, so every answer comes from a snapshot taken after its request arrived; ours-solo is the same server with it off.');
 
   return {
     markdown: L.join('\n'),
-    json: { machine, settings: args, data, servers, ratios, depth, targets },
+    json: { machine, settings: args, data, servers, ratios, depth, targets, soloTargets },
   };
 }

@@ -1,4 +1,8 @@
-/** The three servers under test, started one at a time on 127.0.0.1 and a free port. */
+/**
+ * The servers under test, started one at a time on 127.0.0.1 and a free port: ours as shipped, ours with
+ * `database.coalesceReads` off (the read workloads only: what one request costs when no identical request
+ * shares its execution), the floor and CAP.
+ */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +24,7 @@ function productionCommand(repoRoot: string): { env: Record<string, string>; arg
   return { env, args: words[0] === 'node' ? words.slice(1) : ['dist/main.js'] };
 }
 
-export type ServerName = 'ours' | 'floor' | 'cap';
+export type ServerName = 'ours' | 'ours-solo' | 'floor' | 'cap';
 
 export interface ServerDef {
   name: ServerName;
@@ -35,6 +39,8 @@ export interface ServerDef {
   /** W8: the client supplies the key on POST (CAP does not let PostgreSQL's serial fill an Integer key). */
   postWithId: boolean;
   auth: string;
+  /** runs the read workloads only (W1-W6), not W7 and W8 */
+  readsOnly?: boolean;
 }
 
 export interface Running {
@@ -58,32 +64,36 @@ export function killAllChildren(): void {
 export function serverDefs(benchDir: string, repoRoot: string, opts: { build: boolean; password: string }): ServerDef[] {
   const benchNodeModules = join(benchDir, 'node_modules');
   const basic = 'Basic ' + Buffer.from(`bench:${opts.password}`).toString('base64');
-  return [
-    {
-      name: 'ours',
-      label: 'pg-odata-server (ours)',
-      prepare() {
-        if (opts.build && existsSync(join(repoRoot, 'src', 'main.ts'))) {
-          log('building ours: npm run build');
-          const r = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
-          if (r.status !== 0) return `npm run build failed: ${(r.stdout + r.stderr).trim().split('\n').slice(-5).join(' | ')}`;
-        }
-        if (!existsSync(join(repoRoot, 'dist', 'main.js'))) return 'dist/main.js is missing (no src/main.ts yet, or the build failed)';
-        return null;
-      },
-      spawnArgs: (port, db) => ({
-        cmd: process.execPath,
-        // As in production: the node flags and entry point of the Procfile's web line.
-        args: [...productionCommand(repoRoot).args, '--config', join(benchDir, 'ours.config.json')],
-        cwd: repoRoot,
-        env: { ...process.env, ...productionCommand(repoRoot).env, NODE_ENV: 'production', PORT: String(port), DATABASE_URL: db.url, BENCH_PASSWORD: opts.password },
-      }),
-      readyPath: '/healthz',
-      headers: { authorization: basic },
-      walkBySkip: false,
-      postWithId: false,
-      auth: 'HTTP Basic + rate limiting on (as configured in bench/ours.config.json)',
+  let built = false;
+  const oursDef = (name: ServerName, label: string, configFile: string): ServerDef => ({
+    name,
+    label,
+    prepare() {
+      if (opts.build && !built && existsSync(join(repoRoot, 'src', 'main.ts'))) {
+        log('building ours: npm run build');
+        const r = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+        built = true;
+        if (r.status !== 0) return `npm run build failed: ${(r.stdout + r.stderr).trim().split('\n').slice(-5).join(' | ')}`;
+      }
+      if (!existsSync(join(repoRoot, 'dist', 'main.js'))) return 'dist/main.js is missing (no src/main.ts yet, or the build failed)';
+      return null;
     },
+    spawnArgs: (port, db) => ({
+      cmd: process.execPath,
+      // As in production: the node flags and entry point of the Procfile's web line.
+      args: [...productionCommand(repoRoot).args, '--config', join(benchDir, configFile)],
+      cwd: repoRoot,
+      env: { ...process.env, ...productionCommand(repoRoot).env, NODE_ENV: 'production', PORT: String(port), DATABASE_URL: db.url, BENCH_PASSWORD: opts.password },
+    }),
+    readyPath: '/healthz',
+    headers: { authorization: basic },
+    walkBySkip: false,
+    postWithId: false,
+    auth: `HTTP Basic + rate limiting on (as configured in bench/${configFile})`,
+  });
+  return [
+    oursDef('ours', 'pg-odata-server (ours)', 'ours.config.json'),
+    { ...oursDef('ours-solo', 'pg-odata-server, database.coalesceReads off (ours-solo)', 'ours-solo.config.json'), readsOnly: true },
     {
       name: 'floor',
       label: 'floor (node:http + pg, hand-written SQL)',
