@@ -1,4 +1,5 @@
 /** Load generation: autocannon for the read workloads, a sequential walk (W7), a write loop (W8). */
+import http from 'node:http';
 import autocannon from 'autocannon';
 import { mb, rssSampler, sleep } from './util.js';
 
@@ -128,37 +129,55 @@ export async function walk(
 
 export interface WriteStep { method: string; status: number; ms: number }
 
+interface Reply { status: number; location: string | undefined; text: string }
+
+/**
+ * W8's HTTP client: node:http on keep-alive connections. The global fetch (undici) cost the load generator
+ * most of a core at ~1,400 writes/s on the 2-core machine it shares with the server and PostgreSQL (87% of
+ * a core against the server's 63%), so it, not the server, capped the fastest servers' W8.
+ */
+function send(agent: http.Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** One POST, PATCH, DELETE sequence; returns the steps (stops at the first failure). */
 export async function writeSequence(
   serviceRoot: string, headers: Record<string, string>, body: Record<string, unknown>, patch: Record<string, unknown>,
+  agent: http.Agent = http.globalAgent,
 ): Promise<{ steps: WriteStep[]; error?: string; id?: number }> {
   const steps: WriteStep[] = [];
   const h = { ...headers, 'content-type': 'application/json', accept: 'application/json' };
   let t = performance.now();
-  const post = await fetch(`${serviceRoot}account`, { method: 'POST', headers: h, body: JSON.stringify(body) });
-  const postText = await post.text();
+  const post = await send(agent, `${serviceRoot}account`, 'POST', h, JSON.stringify(body));
   steps.push({ method: 'POST', status: post.status, ms: performance.now() - t });
-  if (post.status < 200 || post.status > 299) return { steps, error: `POST status ${post.status}: ${postText.slice(0, 200)}` };
+  if (post.status < 200 || post.status > 299) return { steps, error: `POST status ${post.status}: ${post.text.slice(0, 200)}` };
   let id: number | undefined;
   try {
-    const b = JSON.parse(postText) as { id?: unknown };
+    const b = JSON.parse(post.text) as { id?: unknown };
     if (b.id !== undefined) id = Number(b.id);
   } catch { /* no body */ }
   if (id === undefined) {
-    const m = /account\((\d+)\)/.exec(post.headers.get('location') ?? '');
+    const m = /account\((\d+)\)/.exec(post.location ?? '');
     if (m) id = Number(m[1]);
   }
   if (id === undefined || !Number.isFinite(id)) return { steps, error: 'POST gave neither an id in the body nor a Location header' };
   t = performance.now();
-  const pr = await fetch(`${serviceRoot}account(${id})`, { method: 'PATCH', headers: h, body: JSON.stringify(patch) });
-  const prText = await pr.text();
+  const pr = await send(agent, `${serviceRoot}account(${id})`, 'PATCH', h, JSON.stringify(patch));
   steps.push({ method: 'PATCH', status: pr.status, ms: performance.now() - t });
-  if (pr.status < 200 || pr.status > 299) return { steps, id, error: `PATCH status ${pr.status}: ${prText.slice(0, 200)}` };
+  if (pr.status < 200 || pr.status > 299) return { steps, id, error: `PATCH status ${pr.status}: ${pr.text.slice(0, 200)}` };
   t = performance.now();
-  const del = await fetch(`${serviceRoot}account(${id})`, { method: 'DELETE', headers: h });
-  const delText = await del.text();
+  const del = await send(agent, `${serviceRoot}account(${id})`, 'DELETE', h);
   steps.push({ method: 'DELETE', status: del.status, ms: performance.now() - t });
-  if (del.status < 200 || del.status > 299) return { steps, id, error: `DELETE status ${del.status}: ${delText.slice(0, 200)}` };
+  if (del.status < 200 || del.status > 299) return { steps, id, error: `DELETE status ${del.status}: ${del.text.slice(0, 200)}` };
   return { steps, id };
 }
 
@@ -172,9 +191,10 @@ export async function runWrites(
     let ok = 0, bad = 0;
     const end = performance.now() + seconds * 1000;
     const worker = async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 }); // one connection per worker, as autocannon
       while (performance.now() < end) {
         try {
-          const r = await writeSequence(serviceRoot, headers, makeBody(), patch);
+          const r = await writeSequence(serviceRoot, headers, makeBody(), patch, agent);
           for (const s of r.steps) {
             if (s.status >= 200 && s.status <= 299) ok++; else bad++;
             if (record) lat.push(s.ms);
@@ -184,6 +204,7 @@ export async function runWrites(
           await sleep(10);
         }
       }
+      agent.destroy();
     };
     const t0 = performance.now();
     await Promise.all(Array.from({ length: o.connections }, worker));
