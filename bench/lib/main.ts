@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('exit', () => killAllChildren());
   const args = parseArgs(argv);
   // Whatever happens, the run ends by itself.
-  const maxMinutes = Number(process.env['BENCH_MAX_MINUTES'] ?? 45);
+  const maxMinutes = Number(process.env['BENCH_MAX_MINUTES'] ?? 60);
   setTimeout(() => { log(`run exceeded ${maxMinutes} min: stopping`); void cleanup(2); }, maxMinutes * 60_000).unref();
   try {
     await run(args);
