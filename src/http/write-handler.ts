@@ -133,7 +133,11 @@ export async function executeWrite(db: ArrayQueryable, input: WriteInput): Promi
     throw new Error(`unreachable: ${path.kind}`);
   }
 
-  const q = writeSql(plan, f.ieee754);
+  // PostgreSQL builds the entity's JSON only for an answer that shows it (not a DELETE, not a 204)
+  const showsEntity = path.kind === 'property' ? ret === 'representation'
+    : plan.kind === 'insert' ? ret !== 'minimal' || explicit
+    : plan.kind === 'update' && (ret === 'representation' || explicit);
+  const q = writeSql(plan, f.ieee754, showsEntity);
   const rows = await db.queryArrays(q.text, q.values).catch((e: unknown) => {
     throw hideUnexposed(set, e);
   });

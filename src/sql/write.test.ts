@@ -13,6 +13,8 @@ const set = writeSet();
 const c = (n: string) => set.columnsByName.get(n)!;
 const key = [{ column: c('id'), value: '7' }];
 const RET = returningList(set, false);
+/** a DELETE's answer shows no entity: its first returned column is null */
+const RET_NO_ENTITY = returningList(set, false, false);
 
 describe('parseIfMatch', () => {
   it('reads *, weak and strong tags and lists', () => {
@@ -60,7 +62,7 @@ describe('writeSql', () => {
     assert.equal(star.text, `update public.item as t set qty = $1 where t.id = $2::int4 returning ${RET}`);
   });
   it('If-None-Match: * writes nothing; tags must all differ; a 4.01 body ETag is compared as well as If-Match', () => {
-    assert.equal(writeSql(planDelete(set, key, { ifNoneMatch: 'any' }), false).text, `delete from public.item as t where t.id = $1::int4 and false returning ${RET}`);
+    assert.equal(writeSql(planDelete(set, key, { ifNoneMatch: 'any' }), false).text, `delete from public.item as t where t.id = $1::int4 and false returning ${RET_NO_ENTITY}`);
     const q = writeSql(planUpdate(set, key, [{ column: c('qty'), value: '1' }], false, { ifMatch: ['a'], bodyEtag: ['b'], ifNoneMatch: ['c'] }), false);
     assert.equal(
       q.text,
@@ -71,8 +73,14 @@ describe('writeSql', () => {
   it('an empty PATCH locks and returns the row', () => {
     assert.equal(writeSql(planUpdate(set, key, [], false, {}), false).text, `select ${RET} from public.item t where t.id = $1::int4 for update`);
   });
+  it('an answer that shows no entity (a 204) returns null in its place; the ETag and key stay', () => {
+    assert.ok(RET_NO_ENTITY.startsWith('null, coalesce(md5('), RET_NO_ENTITY);
+    const q = writeSql(planUpdate(set, key, [{ column: c('qty'), value: '1' }], false, {}), false, false);
+    assert.equal(q.text, `update public.item as t set qty = $1 where t.id = $2::int4 returning ${RET_NO_ENTITY}`);
+  });
+
   it('delete and exists', () => {
-    assert.equal(writeSql(planDelete(set, key, { ifMatch: ['h'] }), false).text, `delete from public.item as t where t.id = $1::int4 and coalesce(md5(t.version::text), 'null') = any($2::text[]) returning ${RET}`);
+    assert.equal(writeSql(planDelete(set, key, { ifMatch: ['h'] }), false).text, `delete from public.item as t where t.id = $1::int4 and coalesce(md5(t.version::text), 'null') = any($2::text[]) returning ${RET_NO_ENTITY}`);
     assert.equal(existsSql(set, key).text, 'select 1 from public.item t where t.id = $1::int4');
   });
   it('returns the entity JSON, the ETag and the key as text', () => {

@@ -6,25 +6,41 @@
  * OData's DateTimeOffset carries an offset and the read path renders such columns as UTC. If-Match is
  * compared in the WHERE clause of the write itself, so a concurrent writer cannot slip in between.
  */
-import format from 'pg-format';
 import type { Column, EntitySet } from '../catalog/types.js';
 import { assertNever } from '../errors/odata-error.js';
 import type { KeyValue } from '../plan/read.js';
 import type { Preconditions, WritePlan } from '../plan/write.js';
-import { colRef, jsonObject, keyParamSql } from './json.js';
+import { colRef, ident, jsonObject, keyParamSql } from './json.js';
 import { ALIAS, etagSql, type SqlQuery } from './read.js';
 
 function target(set: EntitySet): string {
-  return format('%I.%I as %I', set.schema, set.table, ALIAS);
+  return `${ident(set.schema)}.${ident(set.table)} as ${ident(ALIAS)}`;
+}
+
+function table(set: EntitySet): string {
+  return `${ident(set.schema)}.${ident(set.table)} ${ident(ALIAS)}`;
 }
 
 function valueParam(n: number, col: Column): string {
   return col.pg === 'timestamp' ? `($${n}::timestamptz at time zone 'UTC')` : `$${n}`;
 }
 
-/** The columns every write returns: entity JSON, ETag, then the key values as text. */
-export function returningList(set: EntitySet, ieee754: boolean): string {
-  return [jsonObject(ALIAS, set.columns, ieee754), etagSql(set), ...set.key.map((k) => `${colRef(ALIAS, k)}::text`)].join(', ');
+const returningLists = new WeakMap<EntitySet, Map<string, string>>();
+
+/**
+ * The columns every write returns: entity JSON (null when the answer will not show it: a DELETE, a 204),
+ * ETag, then the key values as text. Remembered per entity set: it names every column.
+ */
+export function returningList(set: EntitySet, ieee754: boolean, withEntity = true): string {
+  let bySet = returningLists.get(set);
+  if (bySet === undefined) returningLists.set(set, (bySet = new Map()));
+  const k = `${ieee754 ? 'i' : '-'}${withEntity ? 'e' : '-'}`;
+  let list = bySet.get(k);
+  if (list === undefined) {
+    list = [withEntity ? jsonObject(ALIAS, set.columns, ieee754) : 'null', etagSql(set), ...set.key.map((c) => `${colRef(ALIAS, c)}::text`)].join(', ');
+    bySet.set(k, list);
+  }
+  return list;
 }
 
 function keyWhere(key: readonly KeyValue[], params: unknown[]): string[] {
@@ -53,13 +69,14 @@ function preconditionWhere(set: EntitySet, c: Preconditions, params: unknown[]):
   return out;
 }
 
-export function writeSql(plan: WritePlan, ieee754: boolean): SqlQuery {
+/** `withEntity` false: the first returned column is null (the answer shows no entity). */
+export function writeSql(plan: WritePlan, ieee754: boolean, withEntity = true): SqlQuery {
   const params: unknown[] = [];
-  const returning = returningList(plan.set, ieee754);
+  const returning = returningList(plan.set, ieee754, withEntity && plan.kind !== 'delete');
   switch (plan.kind) {
     case 'insert': {
       if (plan.values.length === 0) return { text: `insert into ${target(plan.set)} default values returning ${returning}`, values: params };
-      const cols = plan.values.map((v) => format('%I', v.column.dbName));
+      const cols = plan.values.map((v) => ident(v.column.dbName));
       const vals = plan.values.map((v) => {
         params.push(v.value);
         return valueParam(params.length, v.column);
@@ -68,14 +85,14 @@ export function writeSql(plan: WritePlan, ieee754: boolean): SqlQuery {
     }
     case 'update': {
       const sets = plan.assignments.map((a) => {
-        if (a.kind === 'default') return format('%I = default', a.column.dbName);
+        if (a.kind === 'default') return `${ident(a.column.dbName)} = default`;
         params.push(a.value);
-        return `${format('%I', a.column.dbName)} = ${valueParam(params.length, a.column)}`;
+        return `${ident(a.column.dbName)} = ${valueParam(params.length, a.column)}`;
       });
       const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.conditions, params)].join(' and ');
       if (sets.length === 0) {
         // Nothing to change (PATCH {}): lock and return the row as it is, under the same precondition.
-        return { text: `select ${returning} from ${format('%I.%I %I', plan.set.schema, plan.set.table, ALIAS)} where ${where} for update`, values: params };
+        return { text: `select ${returning} from ${table(plan.set)} where ${where} for update`, values: params };
       }
       return { text: `update ${target(plan.set)} set ${sets.join(', ')} where ${where} returning ${returning}`, values: params };
     }
@@ -91,5 +108,5 @@ export function writeSql(plan: WritePlan, ieee754: boolean): SqlQuery {
 /** Does an entity with this key exist? (tells 404 from 412 after a write matched no row) */
 export function existsSql(set: EntitySet, key: readonly KeyValue[]): SqlQuery {
   const params: unknown[] = [];
-  return { text: `select 1 from ${format('%I.%I %I', set.schema, set.table, ALIAS)} where ${keyWhere(key, params).join(' and ')}`, values: params };
+  return { text: `select 1 from ${table(set)} where ${keyWhere(key, params).join(' and ')}`, values: params };
 }
