@@ -16,6 +16,16 @@ declare module 'autocannon' {
     '5xx': number;
     statusCodeStats?: Record<string, { count: number }>;
   }
+  /** One step of a connection's request loop (autocannon's `requests`). */
+  export interface AutocannonRequest {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    /** the request to send, or a falsy value to restart the loop from its first step */
+    setupRequest?: (req: AutocannonRequest, context: any) => AutocannonRequest | null | undefined;
+    onResponse?: (status: number, body: string, context: any, headers?: Record<string, string>) => void;
+  }
   interface Options {
     url: string;
     connections?: number;
@@ -25,6 +35,7 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     pipelining?: number;
+    requests?: AutocannonRequest[];
   }
   /** The run: a promise of its result that also reports each answer as it comes. */
   interface Instance extends Promise<Result> {

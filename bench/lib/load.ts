@@ -1,7 +1,7 @@
 /** Load generation: autocannon for the read workloads, a sequential walk (W7), a write loop (W8). */
 import http from 'node:http';
-import autocannon from 'autocannon';
-import { mb, rssSampler, sleep } from './util.js';
+import autocannon, { type AutocannonRequest } from 'autocannon';
+import { mb, rssSampler } from './util.js';
 
 export interface Measured {
   rps: number;          // 2xx responses per second
@@ -29,7 +29,7 @@ export interface LoadOptions {
  * the peak RSS too.
  */
 export async function runAutocannon(
-  url: string, headers: Record<string, string>, pid: number, o: LoadOptions,
+  url: string, headers: Record<string, string>, pid: number, o: LoadOptions, requests?: AutocannonRequest[],
 ): Promise<Measured> {
   const s = rssSampler(pid);
   const from = o.warmup * 1000;
@@ -38,7 +38,7 @@ export async function runAutocannon(
   let ok = 0;
   let non2xx = 0;
   const latencies: number[] = [];
-  const run = autocannon({ url, headers, connections: o.connections, timeout: 30, duration: o.warmup + o.duration });
+  const run = autocannon({ url, headers, connections: o.connections, timeout: 30, duration: o.warmup + o.duration, ...(requests ? { requests } : {}) });
   run.on('start', () => { if (t0 === 0) t0 = performance.now(); });
   run.on('response', (_client, status, _bytes, ms) => {
     if (status < 200 || status > 299) { non2xx++; return; }
@@ -132,9 +132,8 @@ export interface WriteStep { method: string; status: number; ms: number }
 interface Reply { status: number; location: string | undefined; text: string }
 
 /**
- * W8's HTTP client: node:http on keep-alive connections. The global fetch (undici) cost the load generator
- * most of a core at ~1,400 writes/s on the 2-core machine it shares with the server and PostgreSQL (87% of
- * a core against the server's 63%), so it, not the server, capped the fastest servers' W8.
+ * The write check's HTTP client (one POST, PATCH, DELETE before W8 is timed): node:http, whose answers
+ * give the status, the Location and the body text.
  */
 function send(agent: http.Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
@@ -181,45 +180,51 @@ export async function writeSequence(
   return { steps, id };
 }
 
-/** W8: `connections` clients each loop POST, PATCH, DELETE for the duration (after a warm-up). */
+/**
+ * W8: each of `connections` autocannon connections loops POST, PATCH, DELETE of one new row, with the
+ * warm-up and measured window of the read workloads (runAutocannon). The POST's key (sent, or read from
+ * the answer's body or Location) addresses the PATCH and DELETE; a failed POST restarts the loop. Each of
+ * the three answers counts as one request.
+ */
 export async function runWrites(
   serviceRoot: string, headers: Record<string, string>, pid: number, o: LoadOptions,
   makeBody: () => Record<string, unknown>, patch: Record<string, unknown>,
 ): Promise<Measured> {
-  const phase = async (seconds: number, record: boolean) => {
-    const lat: number[] = [];
-    let ok = 0, bad = 0;
-    const end = performance.now() + seconds * 1000;
-    const worker = async () => {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 }); // one connection per worker, as autocannon
-      while (performance.now() < end) {
+  const root = new URL(serviceRoot);
+  const h = { ...headers, 'content-type': 'application/json', accept: 'application/json' };
+  const patchText = JSON.stringify(patch);
+  type Ctx = { id?: number };
+  const requests: AutocannonRequest[] = [
+    {
+      method: 'POST',
+      path: `${root.pathname}account`,
+      headers: h,
+      setupRequest: (req, ctx: Ctx) => {
+        const body = makeBody();
+        ctx.id = typeof body['id'] === 'number' ? body['id'] : undefined;
+        return { ...req, body: JSON.stringify(body) };
+      },
+      onResponse: (status, body, ctx: Ctx, resHeaders) => {
+        if (status < 200 || status > 299) { ctx.id = undefined; return; }
+        if (ctx.id !== undefined) return;
         try {
-          const r = await writeSequence(serviceRoot, headers, makeBody(), patch, agent);
-          for (const s of r.steps) {
-            if (s.status >= 200 && s.status <= 299) ok++; else bad++;
-            if (record) lat.push(s.ms);
-          }
-        } catch {
-          bad++;
-          await sleep(10);
-        }
-      }
-      agent.destroy();
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: o.connections }, worker));
-    return { lat, ok, bad, seconds: (performance.now() - t0) / 1000 };
-  };
-  if (o.warmup > 0) await phase(o.warmup, false);
-  const s = rssSampler(pid);
-  const r = await phase(o.duration, true);
-  const peak = s.stop();
-  return {
-    rps: r.ok / r.seconds,
-    ...percentiles(r.lat, NaN),
-    non2xx: r.bad,
-    requests2xx: r.ok,
-    seconds: r.seconds,
-    peakRssMB: mb(peak),
-  };
+          const id = (JSON.parse(body) as { id?: unknown }).id;
+          if (id !== undefined) ctx.id = Number(id);
+        } catch { /* no body */ }
+        const m = ctx.id === undefined ? /account\((\d+)\)/.exec(String(resHeaders?.['location'] ?? '')) : null;
+        if (m) ctx.id = Number(m[1]);
+      },
+    },
+    {
+      method: 'PATCH',
+      headers: h,
+      setupRequest: (req, ctx: Ctx) => (ctx.id === undefined ? null : { ...req, path: `${root.pathname}account(${ctx.id})`, body: patchText }),
+    },
+    {
+      method: 'DELETE',
+      headers: h,
+      setupRequest: (req, ctx: Ctx) => (ctx.id === undefined ? null : { ...req, path: `${root.pathname}account(${ctx.id})` }),
+    },
+  ];
+  return runAutocannon(`${root.origin}${root.pathname}account`, h, pid, o, requests);
 }

@@ -85,12 +85,15 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
   // One pass per workload and round. Each server is started fresh for each pass (one server at a time)
   // and the order of the servers rotates from pass to pass: the speed of a shared machine drifts over
   // minutes, and comparing servers within the same minute keeps that drift out of the ratios. Read
-  // workloads run in rounds (BENCH_ROUNDS), each round a pass over all of them, so a workload's rounds
-  // sample the machine at different times of the run; W7 and W8 run once, after the rounds.
+  // and write workloads run in rounds (BENCH_ROUNDS), each round a pass over all of them (W8 last), so a
+  // workload's rounds sample the machine at different times of the run; W7 runs once, after the rounds.
   const rounds = Math.max(1, args.rounds);
   const passes: { slot: string; round: number }[] = [];
-  for (let round = 0; round < rounds; round++) for (const w of READ_WORKLOADS) if (want(w.id)) passes.push({ slot: w.id, round });
-  for (const slot of ['W7', 'W8']) if (want(slot)) passes.push({ slot, round: 0 });
+  for (let round = 0; round < rounds; round++) {
+    for (const w of READ_WORKLOADS) if (want(w.id)) passes.push({ slot: w.id, round });
+    if (want('W8')) passes.push({ slot: 'W8', round });
+  }
+  if (want('W7')) passes.push({ slot: 'W7', round: 0 });
   const results: ServerResult[] = [];
   const usable: ServerDef[] = [];
   for (const def of defs) {
@@ -123,10 +126,12 @@ async function run(args: ReturnType<typeof parseArgs>): Promise<void> {
       }
       try {
         if (slot === 'W7') await runWalk(ctx, def, running, sr);
-        else if (slot === 'W8') await runWriteLoad(ctx, def, running, sr);
         else {
           const key = `${def.name}\u0000${slot}`;
-          const wr = await runRead(ctx, def, running, READ_WORKLOADS.find((w) => w.id === slot)!, rounds > 1 ? ` (round ${round + 1}/${rounds})` : '');
+          const roundNote = rounds > 1 ? ` (round ${round + 1}/${rounds})` : '';
+          const wr = slot === 'W8'
+            ? await runWriteLoad(ctx, def, running, roundNote)
+            : await runRead(ctx, def, running, READ_WORKLOADS.find((w) => w.id === slot)!, roundNote);
           perRound.set(key, [...(perRound.get(key) ?? []), wr]);
           sr.workloads[slot] = combineRounds(perRound.get(key)!);
         }
@@ -262,9 +267,8 @@ async function runWalk({ args, expected }: SlotContext, def: ServerDef, running:
 }
 
 /** W8: POST, PATCH, DELETE loops (n/a where POST answers 405/501); rows left behind are removed. */
-async function runWriteLoad({ args, pool, nextWrite }: SlotContext, def: ServerDef, running: Running, sr: ServerResult): Promise<void> {
+async function runWriteLoad({ args, pool, nextWrite }: SlotContext, def: ServerDef, running: Running, roundNote: string): Promise<WorkloadResult> {
   const wr: WorkloadResult = { status: 'ok' };
-  sr.workloads['W8'] = wr;
   const makeBody = () => {
     const n = nextWrite();
     return def.postWithId ? { id: 2_000_000 + n, ...newAccount(n) } : newAccount(n);
@@ -285,7 +289,7 @@ async function runWriteLoad({ args, pool, nextWrite }: SlotContext, def: ServerD
     if (wr.status === 'ok') {
       const m = await runWrites(running.serviceRoot, def.headers, running.pid, args.load, makeBody, PATCH_BODY);
       Object.assign(wr, m);
-      log(`${def.name} W8: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
+      log(`${def.name} W8${roundNote}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, peak RSS ${m.peakRssMB} MB`);
     } else {
       log(`${def.name} W8: ${wr.status}: ${wr.reason}`);
     }
@@ -300,6 +304,7 @@ async function runWriteLoad({ args, pool, nextWrite }: SlotContext, def: ServerD
     // run beside (or pay for) the cleanup of the one before it, always in the same order.
     await pool.query('VACUUM account').catch((e: Error) => log(`VACUUM after W8: ${e.message}`));
   }
+  return wr;
 }
 
 /**
