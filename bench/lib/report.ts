@@ -56,7 +56,7 @@ export function buildReport(
   L.push(`## pg-odata benchmark${args.quick ? ' (quick)' : ''}`, '');
   L.push(`${String(machine['date'])} · ${String(machine['cpu'])} · ${String(machine['cores'])} cores · ${String(machine['ramGiB'])} GiB · Node ${String(machine['node'])} · PostgreSQL ${String(machine['postgres'])} (${String(machine['database'])})`, '');
   L.push(`autocannon: ${args.load.connections} connections, one run of ${args.load.warmup + args.load.duration} s per workload, of which the last ${args.load.duration} s are measured (answers arriving in the ${args.load.warmup} s warm-up are not timed; non-2xx count over the whole run)` +
-    (args.rounds > 1 ? ` and round; W1-W6 run ${args.rounds} rounds, each a pass over them, and each row is the server's median round (results.json has every round). ` : '. ') +
+    (args.rounds > 1 ? ` and round; W1-W6 and W8 run ${args.rounds} rounds, each a pass over them, and each row is the server's median round (results.json has every round). ` : '. ') +
     `Data: account 1,000,000 rows, contact 200,000. Collation ${data.collation}; \`LIKE 'Acc 12%'\` uses the plain btree on name: ${data.likePrefixUsesIndex ? 'yes' : 'no'}.`, '');
 
   L.push('| workload | server | req/s (2xx) | p50 ms | p99 ms | non-2xx | peak RSS MB |', '|---|---|--:|--:|--:|--:|--:|');
