@@ -43,6 +43,24 @@ function paired(a: WorkloadResult | undefined, b: WorkloadResult | undefined, me
 
 interface Target { target: string; result: 'PASS' | 'FAIL' | 'n/a'; value: string }
 
+const verdict = (pass: boolean | null): Target['result'] => (pass === null ? 'n/a' : pass ? 'PASS' : 'FAIL');
+
+/** The issue's floor targets: W1, W5, W6 >= 0.7x the floor's requests/s; W2, W3, W4 >= 0.9x. */
+function floorTargets(server: string, ratioOf: (w: string) => number | null): Target[] {
+  const out: Target[] = [];
+  for (const [ws, min] of [[['W1', 'W5', 'W6'], 0.7], [['W2', 'W3', 'W4'], 0.9]] as const) {
+    for (const w of ws) {
+      const r = ratioOf(w);
+      out.push({ target: `${w}: ${server} >= ${min}x floor req/s`, result: verdict(r === null ? null : r >= min), value: r === null ? 'n/a' : `${r.toFixed(2)}x` });
+    }
+  }
+  return out;
+}
+
+function capTarget(server: string, w: string, r: number | null): Target {
+  return { target: `${w}: ${server} >= 10x CAP req/s`, result: verdict(r === null ? null : r >= 10), value: r === null ? 'n/a' : `${r.toFixed(1)}x` };
+}
+
 export function buildReport(
   servers: ServerResult[],
   args: { quick: boolean; rounds: number; load: { connections: number; duration: number; warmup: number }; walkMaxRows: number; walkMaxSeconds: number },
@@ -114,16 +132,10 @@ export function buildReport(
 
   // Targets for ours.
   const targets: Target[] = [];
-  const t = (target: string, pass: boolean | null, value: string) => targets.push({ target, result: pass === null ? 'n/a' : pass ? 'PASS' : 'FAIL', value });
-  for (const [ws, min] of [[['W1', 'W5', 'W6'], 0.7], [['W2', 'W3', 'W4'], 0.9]] as const) {
-    for (const w of ws) {
-      const r = ratios[w]!.oursFloor;
-      t(`${w}: ours >= ${min}x floor req/s`, r === null ? null : r >= min, r === null ? 'n/a' : `${r.toFixed(2)}x`);
-    }
-  }
+  const t = (target: string, pass: boolean | null, value: string) => targets.push({ target, result: verdict(pass), value });
+  targets.push(...floorTargets('ours', (w) => ratios[w]!.oursFloor));
   for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W8']) {
-    const r = ratios[w]!.oursCap;
-    t(`${w}: ours >= 10x CAP req/s`, r === null ? null : r >= 10, r === null ? 'n/a' : `${r.toFixed(1)}x`);
+    targets.push(capTarget('ours', w, ratios[w]!.oursCap));
     const o = ok(ours, w);
     const st = ours?.available ? ours.workloads[w] : undefined;
     t(`${w}: ours zero non-2xx`, o ? o.non2xx === 0 : st && st.status !== 'n/a' ? false : null, o ? String(o.non2xx) : st?.status ?? 'n/a');
@@ -146,16 +158,8 @@ export function buildReport(
   // execution, so these show what one request costs (the targets above are ours as shipped).
   const soloTargets: Target[] = [];
   if (solo?.available) {
-    for (const [ws, min] of [[['W1', 'W5', 'W6'], 0.7], [['W2', 'W3', 'W4'], 0.9]] as const) {
-      for (const w of ws) {
-        const r = ratios[w]!.soloFloor ?? null;
-        soloTargets.push({ target: `${w}: ours-solo >= ${min}x floor req/s`, result: r === null ? 'n/a' : r >= min ? 'PASS' : 'FAIL', value: r === null ? 'n/a' : `${r.toFixed(2)}x` });
-      }
-    }
-    for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6']) {
-      const r = ratios[w]!.soloCap ?? null;
-      soloTargets.push({ target: `${w}: ours-solo >= 10x CAP req/s`, result: r === null ? 'n/a' : r >= 10 ? 'PASS' : 'FAIL', value: r === null ? 'n/a' : `${r.toFixed(1)}x` });
-    }
+    soloTargets.push(...floorTargets('ours-solo', (w) => ratios[w]!.soloFloor ?? null));
+    for (const w of ['W1', 'W2', 'W3', 'W4', 'W5', 'W6']) soloTargets.push(capTarget('ours-solo', w, ratios[w]!.soloCap ?? null));
     L.push('', '### The read targets with coalescing off (ours-solo: `database.coalesceReads: false`)', '', '| target | result | value |', '|---|---|---|');
     for (const x of soloTargets) L.push(`| ${x.target} | ${x.result} | ${x.value} |`);
   }

@@ -35,7 +35,7 @@ function valuesKey(values: readonly unknown[]): string | undefined {
 export class ReadCoalescer<T> {
   /** statement text -> parameters key -> slot; a text's map goes when its last slot does */
   private readonly slots = new Map<string, Map<string, Slot<T>>>();
-  /** executions started (for tests and the log) */
+  /** executions started (Db.readExecutions; tests count them) */
   executions = 0;
 
   run(text: string, values: readonly unknown[], exec: () => Promise<T>): Promise<T> {
@@ -77,12 +77,5 @@ export class ReadCoalescer<T> {
     };
     p.then(settled, settled);
     return p;
-  }
-
-  /** statements with an execution running (for tests) */
-  get inFlight(): number {
-    let n = 0;
-    for (const m of this.slots.values()) n += m.size;
-    return n;
   }
 }

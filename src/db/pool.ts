@@ -115,7 +115,6 @@ export class Db implements Queryable, ArrayQueryable {
     }
   }
 
-  /** Runs fn in one transaction on one connection; rolls back on any error. */
   private readonly reads = new ReadCoalescer<unknown[][]>();
 
   /**
@@ -132,6 +131,7 @@ export class Db implements Queryable, ArrayQueryable {
     return this.reads.executions;
   }
 
+  /** Runs fn in one transaction on one connection; rolls back on any error. */
   async transaction<T>(mode: 'read only' | 'read write', fn: (tx: Tx) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {

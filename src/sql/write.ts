@@ -11,15 +11,12 @@ import { assertNever } from '../errors/odata-error.js';
 import type { KeyValue } from '../plan/read.js';
 import type { Preconditions, WritePlan } from '../plan/write.js';
 import { colRef, ident, jsonObject, keyParamSql } from './json.js';
-import { ALIAS, etagSql, type SqlQuery } from './read.js';
+import { ALIAS, etagSql, fromClause, type SqlQuery } from './read.js';
 
 function target(set: EntitySet): string {
   return `${ident(set.schema)}.${ident(set.table)} as ${ident(ALIAS)}`;
 }
 
-function table(set: EntitySet): string {
-  return `${ident(set.schema)}.${ident(set.table)} ${ident(ALIAS)}`;
-}
 
 function valueParam(n: number, col: Column): string {
   return col.pg === 'timestamp' ? `($${n}::timestamptz at time zone 'UTC')` : `$${n}`;
@@ -92,7 +89,7 @@ export function writeSql(plan: WritePlan, ieee754: boolean, withEntity = true): 
       const where = [...keyWhere(plan.key, params), ...preconditionWhere(plan.set, plan.conditions, params)].join(' and ');
       if (sets.length === 0) {
         // Nothing to change (PATCH {}): lock and return the row as it is, under the same precondition.
-        return { text: `select ${returning} from ${table(plan.set)} where ${where} for update`, values: params };
+        return { text: `select ${returning} from ${fromClause(plan.set)} where ${where} for update`, values: params };
       }
       return { text: `update ${target(plan.set)} set ${sets.join(', ')} where ${where} returning ${returning}`, values: params };
     }
@@ -108,5 +105,5 @@ export function writeSql(plan: WritePlan, ieee754: boolean, withEntity = true): 
 /** Does an entity with this key exist? (tells 404 from 412 after a write matched no row) */
 export function existsSql(set: EntitySet, key: readonly KeyValue[]): SqlQuery {
   const params: unknown[] = [];
-  return { text: `select 1 from ${table(set)} where ${keyWhere(key, params).join(' and ')}`, values: params };
+  return { text: `select 1 from ${fromClause(set)} where ${keyWhere(key, params).join(' and ')}`, values: params };
 }
