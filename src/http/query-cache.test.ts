@@ -39,10 +39,15 @@ describe('remembered query strings', () => {
     for (let i = 0; i < 2; i++) assert.equal(code(() => queryOptions(raw, 'collection')), '400 InvalidQueryOption');
   });
 
-  it('does not keep skip-token URLs (each page of a walk has its own) or very long query strings', () => {
+  it('keeps skip-token URLs apart, so that a long walk does not push other URLs out; not very long query strings', () => {
+    const listView = '$filter=name%20eq%20%27x%27&$top=5';
+    const kept = parseQuery(listView);
     const token = '$skiptoken=abc&$top=5';
-    assert.notEqual(parseQuery(token), parseQuery(token));
+    assert.equal(parseQuery(token), parseQuery(token), 'a repeated token URL is parsed once');
     assert.equal(parseQuery(token).system.get('skiptoken'), 'abc');
+    for (let i = 0; i < 1000; i++) parseQuery(`$skiptoken=page${i}&$top=5`);
+    assert.equal(parseQuery(listView), kept, 'a 1,000-page walk left the list view URL in its memo');
+    assert.notEqual(parseQuery(token), parseQuery(`$skiptoken=page0&$top=5`));
     const long = `$filter=${encodeURIComponent(`name eq '${'x'.repeat(2100)}'`)}`;
     assert.notEqual(parseQuery(long), parseQuery(long));
     assert.equal(parseQuery('').system.size, 0);
