@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level);
   let server;
   try {
-    server = await startServer(config, { logger });
+    server = await startServer(config, { logger, releaseStartupMemory: true });
   } catch (e) {
     if (e instanceof CatalogError) {
       process.stderr.write(`${e.message}\n`);

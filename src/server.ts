@@ -19,6 +19,7 @@ import { createApp } from './http/app.js';
 import { deriveTokenSecret } from './http/context.js';
 import { logEvent, type Logger } from './log.js';
 import { createRateLimiter, type RateLimiter } from './ratelimit/limiter.js';
+import { releaseStartupMemory } from './memory.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -40,6 +41,8 @@ export interface StartOptions {
   readonly port?: number;
   /** Time to receive a whole request (default 120 s; tests shorten it). */
   readonly requestTimeoutMs?: number;
+  /** Hand start-up's garbage back before listening (memory.ts); the production entry point sets it. */
+  readonly releaseStartupMemory?: boolean;
 }
 
 interface DemoCredential {
@@ -99,6 +102,7 @@ export async function startServer(config0: Config, opts: StartOptions): Promise<
     server.headersTimeout = Math.min(66_000, opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS); // Node wants it <= requestTimeout
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
     const port = opts.port ?? config.server.port;
+    if (opts.releaseStartupMemory) await releaseStartupMemory();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, config.server.host, () => resolve());
