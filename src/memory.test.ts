@@ -1,4 +1,4 @@
-/** releaseStartupMemory: the new space that start-up grew is handed back, and the process can still exit. */
+/** releaseStartupMemory: the new space that start-up grew is handed back (and the session is closed: this file would not end otherwise). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getHeapSpaceStatistics } from 'node:v8';
