@@ -172,9 +172,10 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
   const shapeOf = (): string => (shape ??= queryShape(set, opts));
   // A skip token makes every URL of a walk unique: the plan of the rest of the URL is remembered, and
   // the token, verified, resumes it. Tokens are deterministic (users paging through one list send the
-  // same ones), so resumed pages are remembered too, apart from other URLs' and per secret.
+  // same ones), so resumed pages are remembered too, apart from other URLs'. Like every memo here they
+  // are per entity set, and sets are rebuilt with each app (and so with each token secret).
   const prepared = opts.skiptoken !== undefined
-    ? tokenPages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata, deps.tokenSecret), () =>
+    ? tokenPages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), () =>
         prepare(resumeAfter(walkPlan(set, opts, pageSize, input), opts.skiptoken!, deps.tokenSecret, shapeOf())))
     : pages.get(set, optionsKey(opts, pageSize, f.ieee754, f.metadata), () => prepare(planCollectionShape(set, opts, input)));
   const { plan, pageRows, fetch } = prepared;
@@ -206,7 +207,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
     const remaining = plan.limit === undefined ? undefined : plan.limit - page.rows;
     if (remaining === undefined || remaining > 0) {
       // The same page read again ends at the same row: its link is signed once (an HMAC is ~15 us).
-      const key = `${urls.root}\u0000${deps.tokenSecret}\u0000${remaining ?? ''}\u0000${JSON.stringify(page.after)}`;
+      const key = `${urls.root}\u0000${remaining ?? ''}\u0000${JSON.stringify(page.after)}`;
       if (prepared.link?.key === key) nextLink = prepared.link.value;
       else {
         const token = encodeSkipToken({ after: page.after, ...(remaining !== undefined ? { remaining } : {}) }, deps.tokenSecret, shapeOf());

@@ -22,8 +22,13 @@ export const ALIAS = 't';
 /** Joins the entities of an aggregated page: a control character, which JSON text never holds raw. */
 export const AGG_SEPARATOR = '\x1e';
 
+/** The set's table or view, schema-qualified. */
+export function tableName(set: EntitySet): string {
+  return `${ident(set.schema)}.${ident(set.table)}`;
+}
+
 export function fromClause(set: EntitySet): string {
-  return `${ident(set.schema)}.${ident(set.table)} ${ident(ALIAS)}`;
+  return `${tableName(set)} ${ident(ALIAS)}`;
 }
 
 /**

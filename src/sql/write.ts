@@ -11,12 +11,12 @@ import { assertNever } from '../errors/odata-error.js';
 import type { KeyValue } from '../plan/read.js';
 import type { Preconditions, WritePlan } from '../plan/write.js';
 import { colRef, ident, jsonObject, keyParamSql } from './json.js';
-import { ALIAS, etagSql, fromClause, type SqlQuery } from './read.js';
+import { ALIAS, etagSql, fromClause, tableName, type SqlQuery } from './read.js';
 
+/** The written table with its alias (INSERT wants the AS). */
 function target(set: EntitySet): string {
-  return `${ident(set.schema)}.${ident(set.table)} as ${ident(ALIAS)}`;
+  return `${tableName(set)} as ${ident(ALIAS)}`;
 }
-
 
 function valueParam(n: number, col: Column): string {
   return col.pg === 'timestamp' ? `($${n}::timestamptz at time zone 'UTC')` : `$${n}`;
