@@ -1,9 +1,9 @@
 /**
- * The Koa application: middleware in order (log, errors + version, URL cap, auth, rate limit), then the
+ * The application (kernel.ts): middleware in order (log, errors + version, URL cap, auth, rate limit), then the
  * routes: /healthz, and everything under the service root dispatched by our own OData path parser to the
  * read or write handler. Writes tunnelled as POST + X-HTTP-Method are treated as that method.
  */
-import Koa, { type Context } from 'koa';
+import { App, type Context } from './kernel.js';
 import type { AppDeps } from './context.js';
 import { requireCatalog } from './context.js';
 import { errorRenderer, requestLog, requestHeadLimits } from './middleware.js';
@@ -11,6 +11,7 @@ import { authMiddleware } from './auth-middleware.js';
 import { rateLimitMiddleware, unauthenticatedRateLimit } from './ratelimit-middleware.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { ODataError } from '../errors/odata-error.js';
+import { logEvent } from '../log.js';
 import { parseResourcePath } from '../odata/path.js';
 import { parseQuery } from './query-cache.js';
 import { handleRead } from './read-handler.js';
@@ -35,12 +36,14 @@ export function serviceRootUrl(ctx: Context, deps: AppDeps): string {
   return `${ctx.protocol}://${host}${deps.config.server.rootPath}/`;
 }
 
-export function createApp(deps: AppDeps, opts: AppOptions = {}): Koa {
+export function createApp(deps: AppDeps, opts: AppOptions = {}): App {
   // Behind a proxy, the client address is the right-most X-Forwarded-For entry (the one the proxy
   // appended): entries to its left come from the client, which could name any address.
-  const app = new Koa({ proxy: deps.config.server.trustProxy, maxIpsCount: 1 });
-  // Errors are rendered by errorRenderer; Koa's own handler only sees what escapes it (nothing should).
-  app.silent = true;
+  // Errors are rendered by errorRenderer; the kernel's last resort only sees what escapes it (nothing should).
+  const app = new App({
+    proxy: deps.config.server.trustProxy,
+    onError: (e) => logEvent(deps.logger, 'error', 'request.failed', { err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) }),
+  });
   const root = deps.config.server.rootPath;
   // GET/HEAD /healthz, before authentication. (A router for this one path allocated ~5% of a page
   // request's garbage on every request; a comparison does not.)

@@ -1,5 +1,5 @@
 /**
- * Koa middleware that authenticates every request with HTTP Basic and sets `ctx.state.user` (AuthUser).
+ * Middleware that authenticates every request with HTTP Basic and sets `ctx.state.user` (AuthUser).
  * With `auth.open` everyone is the all-access 'anonymous'. Otherwise a missing, wrong or expired credential
  * is a 401 carrying the `WWW-Authenticate` challenge. Failed attempts are throttled per client address
  * (src/auth/failure-throttle.ts): failed answers are held back up to 2 s, and a user name (or, with 20
@@ -7,7 +7,7 @@
  * password work. Entity-set permissions are the handlers' business
  * (user.canRead / canWrite). Logs never carry the password or the header.
  */
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware } from './kernel.js';
 import type { Config } from '../config/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';

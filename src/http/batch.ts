@@ -9,7 +9,7 @@
  * its dependencies allow unless `continue-on-error=false` (JSON Format 19.4), and answers 424 for a request
  * whose dependency failed or whose `if` condition is false or not supported (batch-condition.ts).
  */
-import type { Context } from 'koa';
+import type { Context } from './kernel.js';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent } from '../log.js';
 import { headerValue, parseJsonBatch, serializeJsonBatch, type JsonBatchRequest, type JsonBatchResponse } from '../format/batch-json.js';
@@ -39,7 +39,7 @@ interface InnerResult extends Outcome {
   readonly id?: string;
 }
 
-/** The little of Koa's Context that handleRead uses, rendering into memory. */
+/** The little of the request Context (kernel.ts) that handleRead uses, rendering into memory. */
 class BufferContext {
   status = 200;
   body: unknown = undefined;

@@ -3,7 +3,7 @@
  * passed; the rest is drained, not buffered), checked for a JSON media type (415), and parsed with
  * lossless-json so numbers keep their exact text (400 on malformed JSON or a non-object).
  */
-import type { Context } from 'koa';
+import type { Context } from './kernel.js';
 import { parse as parseLossless } from 'lossless-json';
 import { ODataError } from '../errors/odata-error.js';
 

@@ -3,35 +3,10 @@
  * the error renderer (OData error bodies; unknown errors masked as 500 and logged), and the caps on URL length and header size.
  */
 import { randomUUID } from 'node:crypto';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Middleware, Next } from './kernel.js';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';
 import { JSON_MINIMAL, refuseSnapshotIsolation, responseVersion } from './negotiate.js';
-
-/**
- * Sets a response header through Node directly. Koa 3's ctx.set builds entry arrays on every call; on a
- * key lookup the headers every response carries were a tenth of the bytes allocated per request.
- */
-export function setHeader(ctx: Context, name: string, value: string): void {
-  // A $batch part renders into memory through a stand-in context without `res` (batch.ts BufferContext).
-  if (ctx.res === undefined) ctx.set(name, value);
-  else if (!ctx.res.headersSent) ctx.res.setHeader(name, value);
-}
-
-/**
- * Sets Content-Type as `ctx.type = type` would (mime-types adds the charset), through Node directly: Koa 3
- * looks the type up in mime-types on every call. Each distinct type is computed by Koa once; only the
- * server's own fixed types go through here (not a batch's boundary).
- */
-const contentTypes = new Map<string, string>();
-export function setType(ctx: Context, type: string): void {
-  const full = ctx.res === undefined ? undefined : contentTypes.get(type);
-  if (full !== undefined) return setHeader(ctx, 'Content-Type', full);
-  ctx.type = type;
-  if (ctx.res === undefined) return; // a $batch part (see setHeader)
-  const computed = ctx.response.get('Content-Type');
-  if (typeof computed === 'string' && computed !== '' && contentTypes.size < 64) contentTypes.set(type, computed);
-}
 
 export function requestLog(logger: Logger, slowMs: number): Middleware {
   return async (ctx: Context, next: Next) => {
@@ -39,7 +14,7 @@ export function requestLog(logger: Logger, slowMs: number): Middleware {
     const incoming = ctx.get('X-Request-ID');
     const id = /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     ctx.state['requestId'] = id;
-    setHeader(ctx, 'X-Request-ID', id);
+    ctx.set('X-Request-ID', id);
     try {
       await next();
     } finally {
@@ -60,14 +35,14 @@ export function errorRenderer(logger: Logger): Middleware {
     let version: '4.0' | '4.01' = '4.0';
     try {
       version = responseVersion(ctx.headers);
-      setHeader(ctx, 'OData-Version', version);
+      ctx.set('OData-Version', version);
       refuseSnapshotIsolation(ctx.headers);
       await next();
     } catch (e) {
       ctx.set('OData-Version', version);
       let err: ODataError;
       if (e instanceof ODataError) err = e;
-      else if (isKoaClientError(e)) err = new ODataError(koaCode(e.status), e.expose ? e.message : 'Bad request.', { status: e.status });
+      else if (isHttpClientError(e)) err = new ODataError(clientErrorCode(e.status), e.expose ? e.message : 'Bad request.', { status: e.status });
       else {
         logEvent(logger, 'error', 'request.failed', { requestId: ctx.state['requestId'], err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
         err = new ODataError('Internal', `An internal error occurred; quote request id ${String(ctx.state['requestId'])} to the administrator.`);
@@ -81,16 +56,17 @@ export function errorRenderer(logger: Logger): Middleware {
   };
 }
 
-interface KoaHttpError {
+/** An error of a library that carries its own 4xx status (`http-errors` style). */
+interface HttpClientError {
   status: number;
   expose: boolean;
   message: string;
 }
-function isKoaClientError(e: unknown): e is KoaHttpError {
+function isHttpClientError(e: unknown): e is HttpClientError {
   const s = (e as { status?: unknown }).status;
   return typeof s === 'number' && s >= 400 && s < 500;
 }
-function koaCode(status: number): ODataError['code'] {
+function clientErrorCode(status: number): ODataError['code'] {
   if (status === 413) return 'PayloadTooLarge';
   if (status === 415) return 'UnsupportedMediaType';
   return 'BadRequest';

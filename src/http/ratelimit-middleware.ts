@@ -1,16 +1,15 @@
 /**
- * Koa middleware that charges one request to the client's rate-limit key (one store round trip) and
+ * Middleware that charges one request to the client's rate-limit key (one store round trip) and
  * answers 429 over the limit. The IETF RateLimit headers (RateLimit-Limit, -Remaining, -Reset in seconds,
  * RateLimit-Policy `<limit>;w=<window>`) are set BEFORE next(), so they survive errors thrown downstream
  * (the error middleware keeps headers already set) and are on every response, the 429 included.
  * Register it after authMiddleware: the key is then the user's name (see rateLimitKey). A store failure lets
  * the request through and logs `ratelimit.store_error` (once per outage, then the limiter's breaker is open).
  */
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware } from './kernel.js';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
-import { setHeader } from './middleware.js';
 
 export interface RateLimitMiddlewareOptions {
   readonly limiter: RateLimiter;
@@ -30,10 +29,10 @@ async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: strin
   const { limiter, logger } = opts;
   const d = await limiter.consume(key, points);
   const limit = String(d.limit), remaining = String(d.remaining), reset = String(d.resetSeconds);
-  setHeader(ctx, 'RateLimit-Limit', limit);
-  setHeader(ctx, 'RateLimit-Remaining', remaining);
-  setHeader(ctx, 'RateLimit-Reset', reset);
-  setHeader(ctx, 'RateLimit-Policy', limiter.policy);
+  ctx.set('RateLimit-Limit', limit);
+  ctx.set('RateLimit-Remaining', remaining);
+  ctx.set('RateLimit-Reset', reset);
+  ctx.set('RateLimit-Policy', limiter.policy);
   if (d.degraded?.first === true) {
     logEvent(logger, 'error', 'ratelimit.store_error', { store: limiter.store, error: d.degraded.error, key });
   }

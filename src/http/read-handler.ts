@@ -2,7 +2,7 @@
  * The read path: parse -> plan -> sql -> db -> format for the service document, $metadata, collections
  * (with server-driven keyset paging), /$count, single entities and single properties.
  */
-import type { Context } from 'koa';
+import type { Context } from './kernel.js';
 import { parse as parseLossless } from 'lossless-json';
 import type { Catalog, EntitySet } from '../catalog/types.js';
 import { ODataError } from '../errors/odata-error.js';
@@ -20,7 +20,6 @@ import type { AppDeps } from './context.js';
 import { Memo, optionsKey } from '../sql/memo.js';
 import { findSet, visibleSets } from './context.js';
 import { jsonContentType, negotiate, parsePrefer, responseVersion } from './negotiate.js';
-import { setHeader, setType } from './middleware.js';
 import type { AuthUser } from '../auth/user.js';
 
 export interface ReadRequest {
@@ -49,7 +48,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
     case 'serviceDocument': {
       const opts = queryOptions(raw, 'serviceDocument');
       const f = negotiate(accept, opts.format, ['json']);
-      setType(ctx, jsonContentType(f));
+      ctx.type = jsonContentType(f);
       ctx.body = serviceDocument(f.metadata === 'none' ? undefined : `${urls.root}$metadata`, visibleSets(catalog, user));
       return;
     }
@@ -63,7 +62,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       const key = `${json ? 'json' : 'xml'}:${sets.map((s) => s.name).join(',')}`;
       const csdlOpts = deps.config.naming === 'heroku' ? { textMaxLength: 32000 } : {};
       ctx.body = cachedMetadata(catalog, key, () => (json ? csdlJson(catalog, sets, csdlOpts) : csdlXml(catalog, sets, csdlOpts)));
-      setType(ctx, json ? 'application/json' : 'application/xml');
+      ctx.type = json ? 'application/json' : 'application/xml';
       return;
     }
     case 'collection':
@@ -74,7 +73,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       negotiate(accept, opts.format, ['text', 'json']);
       const q = countSql(planCount(set, opts, deps.config.filterLimits));
       const rows = await deps.db.readArrays(q.text, q.values);
-      setType(ctx, 'text/plain');
+      ctx.type = 'text/plain';
       ctx.body = String(rows[0]![0]);
       return;
     }
@@ -95,7 +94,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
         if (im !== undefined && im !== 'any' && !im.includes(etag)) {
           throw new ODataError('PreconditionFailed', `The ${set.name} entity has changed: its ETag does not match If-Match.`);
         }
-        setHeader(ctx, 'ETag', etagValue(etag));
+        ctx.set('ETag', etagValue(etag));
         const inm = ctx.get('If-None-Match');
         if (inm && (inm.trim() === '*' || inm.split(',').some((t) => t.trim() === etagValue(etag)))) {
           ctx.status = 304;
@@ -103,7 +102,7 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
         }
       }
       const keyTexts = plan.key.map((k) => String(k.value));
-      setType(ctx, jsonContentType(f));
+      ctx.type = jsonContentType(f);
       ctx.body = entityJson(
         contextUrl(urls, `${selectFragment(set, select, explicit)}/$entity`),
         f.metadata,
@@ -129,16 +128,16 @@ export async function handleRead(ctx: Context, deps: AppDeps, req: ReadRequest):
       }
       if (path.value) {
         if (property.edm === 'Edm.Binary') {
-          setType(ctx, 'application/octet-stream');
+          ctx.type = 'application/octet-stream';
           ctx.body = row[1] as Buffer;
         } else {
-          setType(ctx, 'text/plain; charset=utf-8');
+          ctx.type = 'text/plain; charset=utf-8';
           ctx.body = String(row[1]);
         }
         return;
       }
       const id = entityId(set, plan.key.map((k) => String(k.value)));
-      setType(ctx, jsonContentType(f));
+      ctx.type = jsonContentType(f);
       ctx.body = propertyJson(contextUrl(urls, `${id}/${property.name}`), f.metadata, row[0] as string);
       return;
     }
@@ -216,7 +215,7 @@ async function readCollection(ctx: Context, deps: AppDeps, set: EntitySet, opts:
       }
     }
   }
-  setType(ctx, jsonContentType(f));
+  ctx.type = jsonContentType(f);
   const body = collectionBody({
     context: contextUrl(urls, selectFragment(set, plan.select, plan.selectExplicit)),
     ...(count !== undefined ? { count } : {}),

@@ -6,7 +6,7 @@
  * after the body for PATCH/PUT, whose 4.01 @odata.etag counts), media type and body (415/400), then one SQL
  * statement that writes, checks If-Match / If-None-Match and returns the row.
  */
-import type { Context } from 'koa';
+import type { Context } from './kernel.js';
 import type { Catalog, Column, EntitySet } from '../catalog/types.js';
 import { stringify } from 'lossless-json';
 import type { ArrayQueryable } from '../db/pool.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import Koa from 'koa';
+import { App, type Middleware } from '../http/kernel.js';
 import { ODataError } from '../errors/odata-error.js';
 import { createLogger } from '../log.js';
 import { rateLimitMiddleware, rateLimitKey } from '../http/ratelimit-middleware.js';
@@ -19,8 +19,8 @@ function capture(): { logger: ReturnType<typeof createLogger>; lines: Record<str
   return { logger: createLogger('debug', dest), lines };
 }
 
-async function serve(limiter: RateLimiter, logger: ReturnType<typeof createLogger>, downstream: Koa.Middleware): Promise<{ url: string; close: () => Promise<void> }> {
-  const app = new Koa();
+async function serve(limiter: RateLimiter, logger: ReturnType<typeof createLogger>, downstream: Middleware): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = new App();
   app.use(async (ctx, next) => {
     try {
       await next();
