@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -278,6 +279,38 @@ describe('media type, size and shape of the body', () => {
     const r2 = await fetch(`${srv.root}plain`, { method: 'POST', body: stream, headers: { 'Content-Type': 'application/json' }, duplex: 'half' } as RequestInit);
     assert.equal(r2.status, 413);
     assert.equal(await count('plain'), n);
+  });
+
+  it('reads a body whole however it arrives: with the head, in pieces after it, or chunked', async () => {
+    const url = new URL(srv.root);
+    // Sends `parts` on one connection, pausing between them; resolves with the status line and body.
+    const exchange = (parts: string[]): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const sock = connect(Number(url.port), url.hostname);
+        let got = '';
+        sock.on('data', (d) => (got += d.toString()));
+        sock.on('end', () => resolve(got));
+        sock.on('error', reject);
+        sock.on('connect', async () => {
+          for (const p of parts) {
+            sock.write(p);
+            await new Promise((r) => setTimeout(r, 30));
+          }
+        });
+      });
+    const head = (len: number | 'chunked'): string =>
+      `POST ${url.pathname}plain HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nConnection: close\r\n` +
+      (len === 'chunked' ? 'Transfer-Encoding: chunked\r\n\r\n' : `Content-Length: ${len}\r\n\r\n`);
+    const body = (id: number): string => `{"id":${id},"label":"piece ${id}"}`;
+    const b1 = body(91), b2 = body(92), b3 = body(93);
+    const whole = await exchange([head(b1.length) + b1]);
+    const pieces = await exchange([head(b2.length), b2.slice(0, 7), b2.slice(7)]);
+    const chunked = await exchange([head('chunked'), `${b3.length.toString(16)}\r\n${b3}\r\n`, '0\r\n\r\n']);
+    for (const [answer, id] of [[whole, 91], [pieces, 92], [chunked, 93]] as const) {
+      assert.match(answer, /^HTTP\/1\.1 201 /, answer.slice(0, 300));
+      assert.match(answer, new RegExp(`"label" ?: ?"piece ${id}"`));
+      assert.equal((await row('select label from plain where id = $1', [id]))!['label'], `piece ${id}`);
+    }
   });
 });
 

@@ -24,6 +24,13 @@ export async function readBody(ctx: Context, max: number): Promise<Buffer> {
     throw tooLarge(max);
   }
   const req = ctx.req;
+  // Usually the whole body came with the head and is already buffered (Node's parser went on to it
+  // while the middleware awaited): take it without switching the stream to flowing mode and listening.
+  if (declared !== '' && req.readableFlowing === null && req.readableLength === Number(declared)) {
+    const whole = req.read() as Buffer | null;
+    if (whole !== null && whole.length === Number(declared)) return whole;
+    if (whole !== null) req.unshift(whole);
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;

@@ -36,7 +36,11 @@ function fullType(type: string): string {
   return full;
 }
 
-const firstOf = (v: string): string => v.split(',', 1)[0]!.trim();
+/** The first of comma-separated values (X-Forwarded-Host: a, b), trimmed. */
+function firstOf(v: string): string {
+  const comma = v.indexOf(',');
+  return (comma < 0 ? v : v.slice(0, comma)).trim();
+}
 
 export class Context {
   readonly state: Record<string, unknown> & { user?: unknown } = {};

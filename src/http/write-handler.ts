@@ -289,7 +289,7 @@ export async function handleWrite(ctx: Context, deps: AppDeps, req: WriteRequest
 
 export function applyOutcome(ctx: Context, o: Outcome): void {
   ctx.status = o.status;
-  for (const [k, v] of Object.entries(o.headers)) if (k !== 'Content-Type') ctx.set(k, v);
+  for (const k in o.headers) if (k !== 'Content-Type') ctx.set(k, o.headers[k]!);
   if (o.body !== undefined) {
     ctx.body = o.body;
     ctx.type = o.headers['Content-Type'] ?? 'application/json';
