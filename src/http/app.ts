@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): App {
   app.use(requestLog(deps.logger, deps.config.log.slowQueryMs));
   app.use(errorRenderer(deps.logger));
   app.use(requestHeadLimits(deps.config.server.maxUrlLength));
-  app.use(async (ctx, next) => (ctx.path === '/healthz' && (ctx.method === 'GET' || ctx.method === 'HEAD') ? healthz(ctx) : next()));
+  app.use((ctx, next) => (ctx.path === '/healthz' && (ctx.method === 'GET' || ctx.method === 'HEAD') ? healthz(ctx) : next()));
   if (opts.limiter) app.use(unauthenticatedRateLimit({ limiter: opts.limiter, logger: deps.logger }));
   app.use(authMiddleware({ auth: deps.config.auth, logger: deps.logger, publicPaths: (p) => p === '/healthz' }));
   if (opts.limiter) app.use(rateLimitMiddleware({ limiter: opts.limiter, logger: deps.logger }));

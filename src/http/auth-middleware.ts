@@ -7,7 +7,7 @@
  * password work. Entity-set permissions are the handlers' business
  * (user.canRead / canWrite). Logs never carry the password or the header.
  */
-import type { Context, Middleware } from './kernel.js';
+import type { Context, Middleware, Next } from './kernel.js';
 import type { Config } from '../config/types.js';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';
@@ -60,20 +60,21 @@ export function authMiddleware(opts: AuthMiddlewareOptions): Middleware {
   const now = opts.now ?? (() => new Date());
   const challenge = { 'WWW-Authenticate': `Basic realm="${auth.realm.replace(/["\\]/g, '')}", charset="UTF-8"` };
 
-  return async (ctx, next) => {
-    if (publicPaths?.(ctx.path) === true) {
-      await next();
-      return;
-    }
+  // Not async on the fast path (a public path, or a credential that already verified: no throttle, no
+  // password work): it hands on next()'s promise and costs none of its own.
+  return (ctx, next) => {
+    if (publicPaths?.(ctx.path) === true) return next();
     const header = ctx.get('authorization') || undefined;
     const t = now();
-    // Fast path: a credential that already verified skips the throttle and the password work.
     const known = authenticate.cached(header, t);
     if (known !== undefined) {
       ctx.state.user = known;
-      await next();
-      return;
+      return next();
     }
+    return verify(ctx, next, header, t);
+  };
+
+  async function verify(ctx: Context, next: Next, header: string | undefined, t: Date): Promise<void> {
     const ip = ctx.ip;
     // Locked out: this user name from this address, or (20 times the failures, any names) the address.
     const parsed = parseBasic(header);
@@ -102,5 +103,5 @@ export function authMiddleware(opts: AuthMiddlewareOptions): Middleware {
       if (delayMs > 0) await sleep(delayMs);
     }
     throw new ODataError('Unauthorized', MESSAGES[result.reason], { headers: challenge });
-  };
+  }
 }

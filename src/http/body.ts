@@ -24,12 +24,17 @@ export async function readBody(ctx: Context, max: number): Promise<Buffer> {
     throw tooLarge(max);
   }
   const req = ctx.req;
-  // Usually the whole body came with the head and is already buffered (Node's parser went on to it
-  // while the middleware awaited): take it without switching the stream to flowing mode and listening.
-  if (declared !== '' && req.readableFlowing === null && req.readableLength === Number(declared)) {
-    const whole = req.read() as Buffer | null;
-    if (whole !== null && whole.length === Number(declared)) return whole;
-    if (whole !== null) req.unshift(whole);
+  // Usually the whole body came with the head: Node's parser pushes it once the request's synchronous
+  // start (the middleware up to here) returns, so one await lets it in. Then it is taken at once, without
+  // switching the stream to flowing mode and listening; otherwise it is read as it arrives, below.
+  if (declared !== '' && req.readableFlowing === null) {
+    const length = Number(declared);
+    if (req.readableLength < length) await null;
+    if (req.readableLength === length && length > 0) {
+      const whole = req.read() as Buffer | null;
+      if (whole !== null && whole.length === length) return whole;
+      if (whole !== null) req.unshift(whole);
+    }
   }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];

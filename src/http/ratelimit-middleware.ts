@@ -9,7 +9,7 @@
 import type { Context, Middleware } from './kernel.js';
 import { ODataError } from '../errors/odata-error.js';
 import { logEvent, type Logger } from '../log.js';
-import type { RateLimiter } from '../ratelimit/limiter.js';
+import type { RateLimitDecision, RateLimiter } from '../ratelimit/limiter.js';
 
 export interface RateLimitMiddlewareOptions {
   readonly limiter: RateLimiter;
@@ -26,8 +26,12 @@ export function rateLimitKey(ctx: Context): string {
 
 /** Charges `points` requests (default one) to `key`; sets the RateLimit headers; throws 429 over the limit. */
 async function charge(ctx: Context, opts: RateLimitMiddlewareOptions, key: string, points = 1): Promise<void> {
+  apply(ctx, opts, key, points, await opts.limiter.consume(key, points));
+}
+
+/** Sets the RateLimit headers of a decision, logs a store failure once, and throws 429 when refused. */
+function apply(ctx: Context, opts: RateLimitMiddlewareOptions, key: string, points: number, d: RateLimitDecision): void {
   const { limiter, logger } = opts;
-  const d = await limiter.consume(key, points);
   const limit = String(d.limit), remaining = String(d.remaining), reset = String(d.resetSeconds);
   ctx.set('RateLimit-Limit', limit);
   ctx.set('RateLimit-Remaining', remaining);
@@ -64,10 +68,15 @@ export function rateLimitMiddleware(opts: RateLimitMiddlewareOptions): Middlewar
   const keyOf = opts.keyOf ?? rateLimitKey;
   // One per middleware, referenced from each request's state (no per-request closure).
   const charger: Charger = { charge: (ctx, points) => charge(ctx, opts, keyOf(ctx), points) };
-  return async (ctx, next) => {
-    await charger.charge(ctx);
+  // Not async when this instance's lease decides (nearly every request under a large limit): the charge
+  // and next() then cost no promise of their own.
+  return (ctx, next) => {
+    const key = keyOf(ctx);
     (ctx.state as { rateLimit?: Charger }).rateLimit = charger;
-    await next();
+    const local = opts.limiter.consumeLocally?.(key);
+    if (local === undefined) return charge(ctx, opts, key).then(next);
+    apply(ctx, opts, key, 1, local);
+    return next();
   };
 }
 

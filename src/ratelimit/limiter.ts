@@ -45,6 +45,11 @@ export interface RateLimitDecision {
 export interface RateLimiter {
   /** Charges `points` (default 1) to the key at once: a $batch of n requests is one call of n points. */
   consume(key: string, points?: number): Promise<RateLimitDecision>;
+  /**
+   * The same charge when it needs no store round trip (a point of this instance's lease, or the store's
+   * circuit breaker open), decided at once; undefined when only consume() can decide.
+   */
+  consumeLocally?(key: string, points?: number): RateLimitDecision | undefined;
   /** `<limit>;w=<window seconds>` for the RateLimit-Policy header. */
   readonly policy: string;
   readonly limit: number;
@@ -225,22 +230,30 @@ export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateL
     }
   };
 
+  /** What this instance decides without the store: a point of a live lease, or the open circuit breaker. */
+  const locally = (key: string, points: number, nowMs: number): RateLimitDecision | undefined => {
+    if (nowMs < storeDownUntil) {
+      return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error: 'store unavailable (circuit open)', first: false } };
+    }
+    const lease = leases.get(key);
+    if (lease && lease.tokens >= points && lease.expiresAt > nowMs) {
+      lease.tokens -= points;
+      return { allowed: true, limit, remaining: lease.storeRemaining + lease.tokens, resetSeconds: Math.max(0, Math.ceil((lease.expiresAt - nowMs) / 1000)) };
+    }
+    return undefined;
+  };
+
   return {
     policy: `${limit};w=${window}`,
     limit,
     windowSeconds: window,
     store,
+    consumeLocally: (key: string, points = 1) => locally(key, points, Date.now()),
     async consume(key: string, points = 1): Promise<RateLimitDecision> {
       const nowMs = Date.now();
-      if (nowMs < storeDownUntil) {
-        return { allowed: true, limit, remaining: limit, resetSeconds: window, degraded: { error: 'store unavailable (circuit open)', first: false } };
-      }
       for (;;) {
-        const lease = leases.get(key);
-        if (lease && lease.tokens >= points && lease.expiresAt > nowMs) {
-          lease.tokens -= points;
-          return { allowed: true, limit, remaining: lease.storeRemaining + lease.tokens, resetSeconds: Math.max(0, Math.ceil((lease.expiresAt - nowMs) / 1000)) };
-        }
+        const local = locally(key, points, nowMs);
+        if (local !== undefined) return local;
         // With leases, one store trip per key at a time: concurrent requests wait for the lease it brings
         // (and share a refusal or a store failure).
         const pending = leaseSize > 1 ? inflight.get(key) : undefined;
