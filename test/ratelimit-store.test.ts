@@ -85,6 +85,23 @@ describe('PostgreSQL store', () => {
     await b.close();
   });
 
+  test('consumeLocally spends a live lease without the store, and leaves the rest to consume()', async () => {
+    const l = await createRateLimiter({ points: 5000, windowSeconds: 60, burst: 0, redisUrl: '', db: poolA, keyPrefix: 'local' });
+    assert.equal(l.consumeLocally?.('user:local'), undefined, 'no lease yet: only the store can decide');
+    const first = await l.consume('user:local');
+    assert.equal(first.allowed, true);
+    // the lease (a block of 5 points) holds 4 more: they are decided at once, counting down
+    const local = [1, 2, 3, 4].map(() => l.consumeLocally?.('user:local'));
+    assert.deepEqual(local.map((d) => d?.allowed), [true, true, true, true]);
+    assert.deepEqual(local.map((d) => d!.remaining), [first.remaining - 1, first.remaining - 2, first.remaining - 3, first.remaining - 4]);
+    assert.equal(l.consumeLocally?.('user:local'), undefined, 'the lease is spent');
+    assert.equal(l.consumeLocally?.('user:other'), undefined, 'leases are per key');
+    const row = await poolA.query<{ points: number }>(`SELECT points FROM odata_server.rate_limits WHERE key LIKE 'local%'`);
+    assert.equal(row.rows[0]!.points, 5, 'the store was asked once, for the block');
+    await poolA.query(`DELETE FROM odata_server.rate_limits WHERE key LIKE 'local%'`);
+    await l.close();
+  });
+
   test('two instances share the counters: 80 concurrent consumes, exactly 50 allowed', async () => {
     // Created together: both race to create the schema and the table.
     const [a, b] = await Promise.all([
