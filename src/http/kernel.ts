@@ -25,13 +25,16 @@ export interface KernelOptions {
 /** Statuses whose answers have no body (Koa's `statuses.empty`). */
 const EMPTY = new Set([204, 205, 304]);
 
-/** `mime-types` for each distinct type set (a handful: the server's own media types). */
+/**
+ * `mime-types` for each distinct type set: a handful, the server's own media types. A $batch answer's
+ * type carries a boundary of its own and is computed each time, so it takes no place here.
+ */
 const fullTypes = new Map<string, string>();
 function fullType(type: string): string {
   let full = fullTypes.get(type);
   if (full === undefined) {
     full = mimeTypes.contentType(type) || '';
-    if (fullTypes.size < 256) fullTypes.set(type, full);
+    if (fullTypes.size < 256 && !type.includes('boundary=')) fullTypes.set(type, full);
   }
   return full;
 }
