@@ -36,3 +36,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 export function logEvent(logger: Logger, level: 'info' | 'warn' | 'error' | 'debug', event: LogEvent, fields: Record<string, unknown> = {}, msg?: string): void {
   logger[level]({ event, ...fields }, msg ?? event);
 }
+
+/** An error as log fields: message and stack of an Error, else its text. */
+export function errorFields(e: unknown): { message: string; stack: string | undefined } | string {
+  return e instanceof Error ? { message: e.message, stack: e.stack } : String(e);
+}

@@ -11,7 +11,7 @@ import { authMiddleware } from './auth-middleware.js';
 import { rateLimitMiddleware, unauthenticatedRateLimit } from './ratelimit-middleware.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { ODataError } from '../errors/odata-error.js';
-import { logEvent } from '../log.js';
+import { errorFields, logEvent } from '../log.js';
 import { parseResourcePath } from '../odata/path.js';
 import { parseQuery } from './query-cache.js';
 import { handleRead } from './read-handler.js';
@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): App {
   // Errors are rendered by errorRenderer; the kernel's last resort only sees what escapes it (nothing should).
   const app = new App({
     proxy: deps.config.server.trustProxy,
-    onError: (e) => logEvent(deps.logger, 'error', 'request.failed', { err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) }),
+    onError: (e) => logEvent(deps.logger, 'error', 'request.failed', { err: errorFields(e) }),
   });
   const root = deps.config.server.rootPath;
   // GET/HEAD /healthz, before authentication. (A router for this one path allocated ~5% of a page

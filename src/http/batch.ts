@@ -11,7 +11,7 @@
  */
 import type { Context } from './kernel.js';
 import { ODataError } from '../errors/odata-error.js';
-import { logEvent } from '../log.js';
+import { errorFields, logEvent } from '../log.js';
 import { headerValue, parseJsonBatch, serializeJsonBatch, type JsonBatchRequest, type JsonBatchResponse } from '../format/batch-json.js';
 import { evaluateCondition } from '../format/batch-condition.js';
 import { boundaryOf, parseMultipartBatch, serializeMultipartBatch, type BatchRequestPart, type PartResponse, type ResponseUnit } from '../format/batch-multipart.js';
@@ -256,7 +256,7 @@ class BatchRunner {
 
   private errorOf(e: unknown, id: string | undefined): InnerResult {
     if (e instanceof ODataError) return errorResult(e, id);
-    logEvent(this.deps.logger, 'error', 'request.failed', { requestId: this.ctx.state['requestId'], batchPart: id, err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
+    logEvent(this.deps.logger, 'error', 'request.failed', { requestId: this.ctx.state['requestId'], batchPart: id, err: errorFields(e) });
     return errorResult(new ODataError('Internal', `An internal error occurred; quote request id ${String(this.ctx.state['requestId'])} to the administrator.`), id);
   }
 

@@ -30,11 +30,8 @@ export async function readBody(ctx: Context, max: number): Promise<Buffer> {
   if (declared !== '' && req.readableFlowing === null) {
     const length = Number(declared);
     if (req.readableLength < length) await null;
-    if (req.readableLength === length && length > 0) {
-      const whole = req.read() as Buffer | null;
-      if (whole !== null && whole.length === length) return whole;
-      if (whole !== null) req.unshift(whole);
-    }
+    // read() hands over everything buffered, which is then the whole body
+    if (req.readableLength === length && length > 0) return req.read() as Buffer;
   }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];

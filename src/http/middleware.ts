@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from './kernel.js';
 import { ODataError } from '../errors/odata-error.js';
-import { logEvent, type Logger } from '../log.js';
+import { errorFields, logEvent, type Logger } from '../log.js';
 import { JSON_MINIMAL, refuseSnapshotIsolation, responseVersion } from './negotiate.js';
 
 export function requestLog(logger: Logger, slowMs: number): Middleware {
@@ -44,7 +44,7 @@ export function errorRenderer(logger: Logger): Middleware {
       if (e instanceof ODataError) err = e;
       else if (isHttpClientError(e)) err = new ODataError(clientErrorCode(e.status), e.expose ? e.message : 'Bad request.', { status: e.status });
       else {
-        logEvent(logger, 'error', 'request.failed', { requestId: ctx.state['requestId'], err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
+        logEvent(logger, 'error', 'request.failed', { requestId: ctx.state['requestId'], err: errorFields(e) });
         err = new ODataError('Internal', `An internal error occurred; quote request id ${String(ctx.state['requestId'])} to the administrator.`);
       }
       ctx.status = err.status;
