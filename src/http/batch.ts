@@ -16,7 +16,8 @@ import { headerValue, parseJsonBatch, serializeJsonBatch, type JsonBatchRequest,
 import { evaluateCondition } from '../format/batch-condition.js';
 import { boundaryOf, parseMultipartBatch, serializeMultipartBatch, type BatchRequestPart, type PartResponse, type ResponseUnit } from '../format/batch-multipart.js';
 import type { ArrayQueryable } from '../db/pool.js';
-import { parseResourcePath } from '../odata/path.js';
+import { parseResourcePath, type ResourcePath } from '../odata/path.js';
+import { isEntityIdResource, resolveEntityId } from './entity-id.js';
 import { parseQuery } from './query-cache.js';
 import type { AppDeps } from './context.js';
 import { mediaType, parseJsonLossless, readBody, utf8Text } from './body.js';
@@ -316,11 +317,13 @@ class BatchRunner {
   private async dispatch(db: ArrayQueryable, r0: InnerRequest, readsAllowed: boolean): Promise<Outcome> {
     const r = { ...r0, headers: this.withEtagRefs(r0.headers) };
     const { rest, query } = this.resolve(r.url);
-    const path = parseResourcePath(rest);
-    if (path.kind === 'batch') throw new ODataError('BadRequest', 'A $batch request cannot contain another $batch.');
-    const raw = parseQuery(query);
     const { user, catalog, urls } = this.outer;
     const method = r.method === 'MERGE' ? 'PATCH' : r.method;
+    let raw = parseQuery(query);
+    let path: ResourcePath;
+    if (isEntityIdResource(rest)) ({ path, raw } = resolveEntityId(rest, method, raw, urls.root, catalog, user));
+    else path = parseResourcePath(rest);
+    if (path.kind === 'batch') throw new ODataError('BadRequest', 'A $batch request cannot contain another $batch.');
     if (method === 'GET' || method === 'HEAD') {
       if (!readsAllowed) throw new ODataError('BadRequest', 'A change set may contain only POST, PATCH, PUT and DELETE requests.');
       const fake = new BufferContext(r.headers);

@@ -95,7 +95,7 @@ export function parseResourcePath(rawPath: string): ResourcePath {
   if (first === '$metadata' && rest.length === 0) return { kind: 'metadata' };
   if (first === '$batch' && rest.length === 0) return { kind: 'batch' };
   // Well-formed resource paths this service does not implement (URL Conventions 4): 501, not 404/400.
-  if (/^\$(all|entity|crossjoin\(.*\))$/.test(first)) throw unsupported(first.replace(/\(.*$/, ''));
+  if (/^\$(all|crossjoin\(.*\))$/.test(first)) throw unsupported(first.replace(/\(.*$/, ''));
   const other = rest.find((r) => r === '$ref' || r === '$each' || (r.includes('.') && !r.startsWith('$')));
   if (other !== undefined) throw unsupported(other.startsWith('$') ? other : 'A type cast or bound operation segment');
   if (first.startsWith('$') && !first.includes('$', 1) && !/^\$[A-Za-z]+\(/.test(first)) {
