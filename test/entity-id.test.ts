@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { readJson } from './helpers/http.js';
@@ -61,6 +62,28 @@ describe('$entity?$id=', () => {
     const id = String(full['@odata.id']);
     const again = await readJson(await srv.get(`$entity?$id=${encodeURIComponent(id)}`, { Accept: 'application/json;odata.metadata=full' }));
     assert.deepEqual(again, full);
+  });
+
+  it('resolves the @odata.id it wrote under a Host header with a default port or upper-case letters', async () => {
+    const get = (path: string, host: string): Promise<{ status: number; body: Record<string, any> }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: srv.server.port, path: `/odata/v4/${path}`, headers: { host, accept: 'application/json;odata.metadata=full' } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, any> }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const host of ['Example.COM:80', 'example.com', `localhost:${srv.server.port}`]) {
+      const first = await get('many(9)', host);
+      assert.equal(first.status, 200);
+      const id = String(first.body['@odata.id']);
+      assert.ok(id.includes(host), `${id} is built from the Host header ${host}`);
+      const again = await get(`$entity?$id=${encodeURIComponent(id)}`, host);
+      assert.equal(again.status, 200, `${host}: ${JSON.stringify(again.body)}`);
+      assert.deepEqual(again.body, first.body);
+    }
   });
 
   it('takes $select and $format, and a type segment naming the entity type', async () => {

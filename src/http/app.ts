@@ -12,11 +12,10 @@ import { rateLimitMiddleware, unauthenticatedRateLimit } from './ratelimit-middl
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { ODataError } from '../errors/odata-error.js';
 import { errorFields, logEvent } from '../log.js';
-import { parseResourcePath, type ResourcePath } from '../odata/path.js';
 import { parseQuery } from './query-cache.js';
 import { handleRead } from './read-handler.js';
 import { handleWrite } from './write-handler.js';
-import { isEntityIdResource, resolveEntityId } from './entity-id.js';
+import { addressedResource } from './entity-id.js';
 import type { AuthUser } from '../auth/user.js';
 
 export interface AppOptions {
@@ -82,12 +81,9 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}): App {
     }
     if (method === 'MERGE') method = 'PATCH';
     const catalog = requireCatalog(deps.catalog);
-    let raw = parseQuery(ctx.querystring);
     const user = (ctx.state as { user?: AuthUser }).user;
     const urls = { root: serviceRootUrl(ctx, deps) };
-    let resource: ResourcePath;
-    if (isEntityIdResource(rest)) ({ path: resource, raw } = resolveEntityId(rest, method, raw, urls.root, catalog, user));
-    else resource = parseResourcePath(rest);
+    const { path: resource, raw } = addressedResource(rest, method, parseQuery(ctx.querystring), urls.root, catalog, user);
     if (READ_METHODS.has(method)) return handleRead(ctx, deps, { path: resource, raw, urls, user, catalog });
     if (WRITE_METHODS.has(method)) return handleWrite(ctx, deps, { method: method as 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: resource, raw, urls, user, catalog });
     throw new ODataError('MethodNotAllowed', `Method ${ctx.method} is not allowed here.`, { headers: { Allow: 'GET, HEAD, POST, PATCH, PUT, DELETE' } });

@@ -16,8 +16,7 @@ import { headerValue, parseJsonBatch, serializeJsonBatch, type JsonBatchRequest,
 import { evaluateCondition } from '../format/batch-condition.js';
 import { boundaryOf, parseMultipartBatch, serializeMultipartBatch, type BatchRequestPart, type PartResponse, type ResponseUnit } from '../format/batch-multipart.js';
 import type { ArrayQueryable } from '../db/pool.js';
-import { parseResourcePath, type ResourcePath } from '../odata/path.js';
-import { isEntityIdResource, resolveEntityId } from './entity-id.js';
+import { addressedResource } from './entity-id.js';
 import { parseQuery } from './query-cache.js';
 import type { AppDeps } from './context.js';
 import { mediaType, parseJsonLossless, readBody, utf8Text } from './body.js';
@@ -319,10 +318,7 @@ class BatchRunner {
     const { rest, query } = this.resolve(r.url);
     const { user, catalog, urls } = this.outer;
     const method = r.method === 'MERGE' ? 'PATCH' : r.method;
-    let raw = parseQuery(query);
-    let path: ResourcePath;
-    if (isEntityIdResource(rest)) ({ path, raw } = resolveEntityId(rest, method, raw, urls.root, catalog, user));
-    else path = parseResourcePath(rest);
+    const { path, raw } = addressedResource(rest, method, parseQuery(query), urls.root, catalog, user);
     if (path.kind === 'batch') throw new ODataError('BadRequest', 'A $batch request cannot contain another $batch.');
     if (method === 'GET' || method === 'HEAD') {
       if (!readsAllowed) throw new ODataError('BadRequest', 'A change set may contain only POST, PATCH, PUT and DELETE requests.');

@@ -15,16 +15,25 @@ import { findSet } from './context.js';
 
 const ENTITY_RESOURCE = /^\$entity(?:\/([^/]+))?\/?$/;
 
-/** Whether the path below the service root is the `$entity` resource (optionally with a type segment). */
-export function isEntityIdResource(rest: string): boolean {
-  return ENTITY_RESOURCE.test(rest);
+function href(u: URL): string {
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+/**
+ * The resource a request addresses, and the query options that apply to it: the path below the service
+ * root parsed, or for `$entity?$id=...` the entity the id names (the query without `$id`).
+ */
+export function addressedResource(
+  rest: string, method: string, raw: RawQuery, root: string, catalog: Catalog, user: AuthUser | undefined,
+): { path: ResourcePath; raw: RawQuery } {
+  return ENTITY_RESOURCE.test(rest) ? resolveEntityId(rest, method, raw, root, catalog, user) : { path: parseResourcePath(rest), raw };
 }
 
 /**
  * The request `$entity?$id=...` stands for: the entity's path, and the query without `$id`.
  * `rest` is the path below the service root, `root` the service root URL (with its trailing slash).
  */
-export function resolveEntityId(
+function resolveEntityId(
   rest: string, method: string, raw: RawQuery, root: string, catalog: Catalog, user: AuthUser | undefined,
 ): { path: Extract<ResourcePath, { kind: 'entity' }>; raw: RawQuery } {
   const m = ENTITY_RESOURCE.exec(rest);
@@ -46,9 +55,11 @@ export function resolveEntityId(
     return notHere('is not a valid URL');
   }
   if (url.search !== '' || url.hash !== '') notHere('is not an entity-id: it has a query or fragment');
-  const href = `${url.protocol}//${url.host}${url.pathname}`;
-  if (!href.startsWith(root)) notHere(`does not identify an entity of this service (its entity-ids start with ${root})`);
-  const path = parseResourcePath(href.slice(root.length));
+  // both sides in WHATWG form (lower-case host, no default port), as the root came from a Host header
+  const base = href(new URL(root));
+  const target = href(url);
+  if (!target.startsWith(base)) notHere(`does not identify an entity of this service (its entity-ids start with ${root})`);
+  const path = parseResourcePath(target.slice(base.length));
   if (path.kind !== 'entity') return notHere('does not identify a single entity: an entity-id is an entity set and a key, as in Set(1)');
   if (m[1] !== undefined) {
     let cast: string;
