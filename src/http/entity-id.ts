@@ -9,7 +9,7 @@
 import type { Catalog } from '../catalog/types.js';
 import type { AuthUser } from '../auth/user.js';
 import { ODataError } from '../errors/odata-error.js';
-import { parseResourcePath, type ResourcePath } from '../odata/path.js';
+import { decodeSegment, parseResourcePath, type ResourcePath } from '../odata/path.js';
 import type { RawQuery } from '../odata/query-options.js';
 import { findSet } from './context.js';
 
@@ -26,18 +26,17 @@ function href(u: URL): string {
 export function addressedResource(
   rest: string, method: string, raw: RawQuery, root: string, catalog: Catalog, user: AuthUser | undefined,
 ): { path: ResourcePath; raw: RawQuery } {
-  return ENTITY_RESOURCE.test(rest) ? resolveEntityId(rest, method, raw, root, catalog, user) : { path: parseResourcePath(rest), raw };
+  const m = ENTITY_RESOURCE.exec(rest);
+  return m ? resolveEntityId(m[1], method, raw, root, catalog, user) : { path: parseResourcePath(rest), raw };
 }
 
 /**
- * The request `$entity?$id=...` stands for: the entity's path, and the query without `$id`.
- * `rest` is the path below the service root, `root` the service root URL (with its trailing slash).
+ * The request `$entity[/castSegment]?$id=...` stands for: the entity's path, and the query without `$id`.
+ * `castSegment` is the raw type segment, if any; `root` the service root URL (with its trailing slash).
  */
 function resolveEntityId(
-  rest: string, method: string, raw: RawQuery, root: string, catalog: Catalog, user: AuthUser | undefined,
+  castSegment: string | undefined, method: string, raw: RawQuery, root: string, catalog: Catalog, user: AuthUser | undefined,
 ): { path: Extract<ResourcePath, { kind: 'entity' }>; raw: RawQuery } {
-  const m = ENTITY_RESOURCE.exec(rest);
-  if (!m) throw new Error('unreachable: not the $entity resource');
   if (method !== 'GET' && method !== 'HEAD') {
     throw new ODataError('MethodNotAllowed', `${method} is not allowed on $entity; send it to the entity's own URL.`, { headers: { Allow: 'GET, HEAD' } });
   }
@@ -61,13 +60,8 @@ function resolveEntityId(
   if (!target.startsWith(base)) notHere(`does not identify an entity of this service (its entity-ids start with ${root})`);
   const path = parseResourcePath(target.slice(base.length));
   if (path.kind !== 'entity') return notHere('does not identify a single entity: an entity-id is an entity set and a key, as in Set(1)');
-  if (m[1] !== undefined) {
-    let cast: string;
-    try {
-      cast = decodeURIComponent(m[1]);
-    } catch {
-      throw new ODataError('BadRequest', 'The URL path contains invalid percent-encoding.');
-    }
+  if (castSegment !== undefined) {
+    const cast = decodeSegment(castSegment);
     const set = findSet(catalog, user, path.set);
     if (cast !== `${catalog.namespace}.${set.typeName}`) {
       throw new ODataError('NotFound', `The entity identified by $id is of type ${catalog.namespace}.${set.typeName}, not ${cast.slice(0, 128)}.`);

@@ -32,13 +32,16 @@ function segments(rawPath: string): string[] {
     } else cur += ch;
   }
   out.push(cur);
-  return out.map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw new ODataError('BadRequest', 'The URL path contains invalid percent-encoding.');
-    }
-  });
+  return out.map(decodeSegment);
+}
+
+/** One path segment percent-decoded; malformed encoding is a 400. */
+export function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new ODataError('BadRequest', 'The URL path contains invalid percent-encoding.');
+  }
 }
 
 const NAME = /^[^\s()'/,=]+/u;
