@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { DEMO_SQL } from '../src/db/demo.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { withLastCharChanged } from './helpers/http.js';
 
 let db: TestDb;
 let srv: TestServer;
@@ -145,8 +146,7 @@ describe('skip tokens: forged, stale or tampered are 400', () => {
     await expectError(`contact?${enc({ $filter: "industry eq 'Finance'", $orderby: 'name', $skiptoken: token })}`, 400, 'UnknownProperty');
     const [payload, mac] = token.split('.') as [string, string];
     const tampered = Buffer.from(JSON.stringify([['ZZZ', '1'], 5])).toString('base64url');
-    // the last character of the MAC changed (to A, or to B when it is A: the token would be intact)
-    for (const bad of ['10447', 'abc', '', '.', `${tampered}.${mac}`, `${payload}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`, `${payload}x.${mac}`, `${payload}`]) {
+    for (const bad of ['10447', 'abc', '', '.', `${tampered}.${mac}`, `${payload}.${withLastCharChanged(mac)}`, `${payload}x.${mac}`, `${payload}`]) {
       await expectError(`account?${enc({ $filter: "industry eq 'Finance'", $orderby: 'name', $skiptoken: bad })}`, 400, 'InvalidSkipToken');
     }
   });
